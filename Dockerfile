@@ -1,0 +1,23 @@
+# kubemeter's image: build with the official Swift image, run on a small Debian with only what the
+# binary links (checked in CI by Tests/release/check-links.sh on the same release build).
+FROM swift:6.3.1-bookworm AS build
+RUN apt-get update && apt-get install -y --no-install-recommends libsystemd-dev zlib1g-dev pkg-config \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /src
+COPY Package.swift ./
+COPY Sources ./Sources
+RUN swift build -c release --static-swift-stdlib --product kubemeter \
+    && install -D "$(swift build -c release --static-swift-stdlib --show-bin-path)/kubemeter" /out/kubemeter
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libsystemd0 zlib1g \
+    && rm -rf /var/lib/apt/lists/*
+COPY --from=build /out/kubemeter /usr/local/bin/kubemeter
+# 65534 (nobody): the host paths kubemeter reads are world-readable on a default node.
+USER 65534:65534
+EXPOSE 10265
+LABEL org.opencontainers.image.title="kubemeter" \
+      org.opencontainers.image.description="Kubernetes node agent: the kubelet's /metrics/resource from cgroup v2 and /proc, read at scrape time" \
+      org.opencontainers.image.licenses="Apache-2.0"
+ENTRYPOINT ["/usr/local/bin/kubemeter"]
+CMD ["serve", "--host-root", "/host"]

@@ -1,0 +1,56 @@
+# kubemeter: the two commands in the README are `make run` and `make test`.
+# Both install what they need on a fresh Debian machine with Swift (root, or sudo).
+
+SWIFT       ?= swift
+PY          ?= /usr/bin/python3
+SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+# Packages the build needs, and those the tests add (Debian's own Python, so no pip is needed).
+BUILD_DEBS  := libsystemd-dev zlib1g-dev pkg-config
+TEST_DEBS   := prometheus curl python3 python3-pytest python3-prometheus-client
+ARGS        ?=
+DEBUG_BIN   := .build/debug/kubemeter
+RELEASE_BIN := .build/release/kubemeter
+
+.PHONY: run build release test unit e2e deps test-deps check-release clean
+
+## run: install build dependencies, build, and run the agent on this machine (port 10265).
+run: deps release
+	$(RELEASE_BIN) serve $(ARGS)
+
+build: deps
+	$(SWIFT) build
+
+## release: the binary the Dockerfile ships (static Swift stdlib).
+release: deps
+	$(SWIFT) build -c release --static-swift-stdlib
+
+## test: every test: Swift unit tests, then end-to-end tests of the binary on fake-node trees.
+test: deps test-deps unit e2e
+
+unit:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+e2e: build
+	KUBEMETER_BIN=$(abspath $(DEBUG_BIN)) $(PY) -m pytest -q Tests/e2e
+
+## check-release: build as the Dockerfile does and check it links only what the runtime image has.
+check-release: release
+	Tests/release/check-links.sh $(RELEASE_BIN)
+
+deps:
+	@missing=$$(for p in $(BUILD_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+test-deps:
+	@missing=$$(for p in $(TEST_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+clean:
+	rm -rf .build

@@ -1,0 +1,70 @@
+// swift-tools-version: 6.1
+// The targets follow the data flow: host files -> parsers -> pod discovery -> one snapshot
+// -> renderers -> HTTP server / CLI. Each arrow is a target dependency below.
+import PackageDescription
+
+let package = Package(
+    name: "kubemeter",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "kubemeter", targets: ["kubemeter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    ],
+    targets: [
+        // libsystemd (sd_notify, sd_journal_sendv, sd_listen_fds), through pkg-config.
+        .systemLibrary(
+            name: "CSystemd",
+            path: "Sources/CSystemd",
+            pkgConfig: "libsystemd",
+            providers: [.apt(["libsystemd-dev"])]
+        ),
+        // Pure parsers, one per kernel file: bytes in, typed values out. No I/O, no Foundation.
+        .target(name: "KubemeterParsers"),
+        // Pod discovery: cgroup directory names and CRI log paths -> (namespace, pod, uid, container, id).
+        .target(name: "KubemeterDiscovery"),
+        // The snapshot model every renderer reads, and the kubelet's formulas over it.
+        .target(name: "KubemeterSnapshot", dependencies: ["KubemeterParsers"]),
+        // Reads the host (host roots, file reads) and builds one snapshot per collection.
+        .target(
+            name: "KubemeterCollector",
+            dependencies: [
+                "KubemeterParsers", "KubemeterDiscovery", "KubemeterSnapshot",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Renderers: Prometheus text exposition (and later tables and JSON).
+        .target(name: "KubemeterExposition", dependencies: ["KubemeterSnapshot"]),
+        // A small HTTP/1.1 server on POSIX sockets.
+        .target(name: "KubemeterHTTP"),
+        // systemd integration (readiness notification, journald).
+        .target(name: "KubemeterSystemd", dependencies: ["CSystemd"]),
+        // The agent: routes, single-flight collection, wiring of all of the above.
+        .target(
+            name: "KubemeterAgent",
+            dependencies: [
+                "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP", "KubemeterSystemd",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // The command line: `kubemeter serve|snapshot|version`. Thin by design.
+        .executableTarget(
+            name: "kubemeter",
+            dependencies: [
+                "KubemeterAgent",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers"], exclude: ["Fixtures"]),
+        .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery"]),
+        .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP"]),
+        .testTarget(
+            name: "KubemeterAgentTests",
+            dependencies: ["KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterSnapshot"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,97 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KubemeterCollector
+import KubemeterExposition
+import KubemeterHTTP
+import KubemeterSnapshot
+import KubemeterSystemd
+import Logging
+
+/// Everything `kubemeter serve` needs to know.
+public struct AgentConfiguration: Sendable {
+    public var paths: HostPaths
+    /// The kubepods cgroup, relative to the cgroup mount; nil = found by discovery.
+    public var kubepodsPath: String?
+    public var sampleTimestamps: Bool
+    public var http: HTTPServerConfiguration
+
+    public init(paths: HostPaths, kubepodsPath: String? = nil, sampleTimestamps: Bool = false, http: HTTPServerConfiguration) {
+        self.paths = paths
+        self.kubepodsPath = kubepodsPath
+        self.sampleTimestamps = sampleTimestamps
+        self.http = http
+    }
+}
+
+/// The running agent: an HTTP server whose scrapes each get a fresh, shared collection.
+public final class Agent: Sendable {
+    public let configuration: AgentConfiguration
+    private let flight: SingleFlightCollector
+    private let router: Router
+    private let server: HTTPServer
+    private let logger: Logger
+
+    /// Binds the listening socket (so a bad address fails here, before anything is announced).
+    public init(configuration: AgentConfiguration, logger: Logger) throws(HTTPServerError) {
+        self.configuration = configuration
+        self.logger = logger
+        let flight = SingleFlightCollector(collector: Collector(
+            paths: configuration.paths, kubepodsPath: configuration.kubepodsPath, logger: logger))
+        let router = Router(flight: flight, renderer: ResourceMetricsRenderer(sampleTimestamps: configuration.sampleTimestamps))
+        self.flight = flight
+        self.router = router
+        server = try HTTPServer(configuration: configuration.http) { request in router.respond(to: request) }
+    }
+
+    /// The address actually bound (the real port when port 0 was asked).
+    public var boundAddress: ListenAddress { server.boundAddress }
+
+    /// Serves until `shutdown` is called. Runs one collection first, so that readiness and the
+    /// log say at once whether this host can be read.
+    public func run() {
+        let first = flight.collection(notStartedBefore: 0)
+        Self.logFirstCollection(first, configuration.paths, logger)
+        let notifier = SystemdNotifier()
+        if !first.snapshot.scrapeFailed {
+            notifier.notify("READY=1\nSTATUS=serving on \(boundAddress), \(first.snapshot.pods.count) pods")
+        }
+        logger.info("serving", metadata: ["address": "\(boundAddress)"])
+        server.run()
+        notifier.notify("STOPPING=1")
+    }
+
+    /// Stops accepting, finishes in-flight responses within `gracePeriodSeconds`, and makes `run` return.
+    public func shutdown(gracePeriodSeconds: Double = 5) {
+        server.shutdown(gracePeriodSeconds: gracePeriodSeconds)
+    }
+
+    /// Answers one request without a socket (tests, and `kubemeter snapshot`).
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        router.respond(to: request)
+    }
+
+    static func logFirstCollection(_ published: SingleFlightCollector.Published, _ paths: HostPaths, _ logger: Logger) {
+        let snapshot = published.snapshot
+        switch paths.cgroupTree {
+        case .none:
+            logger.warning("no cgroup v2 hierarchy found: pod and container metrics need cgroup v2; serving node metrics only",
+                           metadata: ["proc": "\(paths.procPath)"])
+        default:
+            logger.info("reading cgroup v2 tree", metadata: [
+                "path": "\(paths.cgroupPath ?? "")", "chosen": "\(paths.cgroupTree)",
+            ])
+        }
+        logger.info("first collection", metadata: [
+            "pods": "\(snapshot.pods.count)",
+            "containers": "\(snapshot.pods.reduce(0) { $0 + $1.containers.count })",
+            "node_cpu_source": "\(snapshot.node.cpuSource?.rawValue ?? "none")",
+            "node_memory_source": "\(snapshot.node.memorySource?.rawValue ?? "none")",
+            "duration_ms": "\(Double(published.durationNanoseconds) / 1e6)",
+        ])
+        if snapshot.scrapeFailed {
+            logger.error("node metrics could not be read: neither the cgroup tree nor /proc gave CPU or memory",
+                         metadata: ["proc": "\(paths.procPath)"])
+        }
+    }
+}

@@ -1,0 +1,38 @@
+import KubemeterExposition
+import KubemeterHTTP
+import KubemeterSnapshot
+
+/// Maps request paths to responses.
+struct Router: Sendable {
+    let flight: SingleFlightCollector
+    let renderer: ResourceMetricsRenderer
+
+    static let index = """
+        kubemeter: the kubelet's resource metrics, read from the kernel at scrape time.
+        /metrics/resource  kubelet-compatible resource metrics (Prometheus text)
+        /healthz           200 while the process is up
+        /readyz            200 once a collection has succeeded
+        """
+
+    func respond(to request: HTTPRequest) -> HTTPResponse {
+        switch request.path {
+        case "/metrics/resource":
+            let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
+            let body = published.rendering("resource") { renderer.render($0) }
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: PrometheusTextWriter.contentType)
+            return HTTPResponse(status: 200, headers: headers, body: body)
+        case "/healthz":
+            return .text(200, "ok")
+        case "/readyz":
+            guard let last = flight.lastCollection, !last.snapshot.scrapeFailed else {
+                return .text(503, "not ready: no successful collection yet")
+            }
+            return .text(200, "ok")
+        case "/":
+            return .text(200, Self.index)
+        default:
+            return .text(404, "not found: \(request.path) (see / for the endpoints)")
+        }
+    }
+}

@@ -1,0 +1,93 @@
+import KubemeterCollector
+import KubemeterSnapshot
+
+/// Runs at most one collection at a time and shares it among the scrapes that wait for it, while
+/// never handing a scrape data read before the scrape arrived.
+///
+/// A scrape that arrives while a collection runs waits for it to end and then joins the next one
+/// (the running one started before it arrived); every scrape waiting at that point shares that
+/// next collection. So N scrapes arriving together cost at most two collections, not N.
+public final class SingleFlightCollector: @unchecked Sendable {
+    // @unchecked: `collect` is called only by the thread that set `collecting` under the lock
+    // (so the non-thread-safe Collector behind it is never used twice at once); every other
+    // field is read and written under `lock`.
+    private let collect: () -> NodeSnapshot
+    private let lock = ConditionLock()
+    private var collecting = false
+    private var latest: Published?
+    private var generation: UInt64 = 0
+
+    /// A finished collection, and the renderings made of it (so concurrent scrapes of the same
+    /// endpoint render once).
+    public final class Published: @unchecked Sendable {
+        // @unchecked: `renderings` is guarded by `lock`; the rest is immutable.
+        public let generation: UInt64
+        public let startedNanoseconds: UInt64
+        public let durationNanoseconds: UInt64
+        public let snapshot: NodeSnapshot
+        private let lock = ConditionLock()
+        private var renderings: [String: [UInt8]] = [:]
+
+        init(generation: UInt64, startedNanoseconds: UInt64, durationNanoseconds: UInt64, snapshot: NodeSnapshot) {
+            self.generation = generation
+            self.startedNanoseconds = startedNanoseconds
+            self.durationNanoseconds = durationNanoseconds
+            self.snapshot = snapshot
+        }
+
+        /// The rendering called `key`, made by `render` the first time it is asked for.
+        public func rendering(_ key: String, _ render: (NodeSnapshot) -> [UInt8]) -> [UInt8] {
+            lock.lock()
+            defer { lock.unlock() }
+            if let bytes = renderings[key] { return bytes }
+            let bytes = render(snapshot)
+            renderings[key] = bytes
+            return bytes
+        }
+    }
+
+    public convenience init(collector: Collector) {
+        self.init(collect: collector.collect)
+    }
+
+    /// `collect` is never called twice at once.
+    public init(collect: @escaping () -> NodeSnapshot) {
+        self.collect = collect
+    }
+
+    /// A collection that started at or after `arrivalNanoseconds` (CLOCK_MONOTONIC).
+    public func collection(notStartedBefore arrivalNanoseconds: UInt64) -> Published {
+        lock.lock()
+        while true {
+            if let latest, latest.startedNanoseconds >= arrivalNanoseconds {
+                lock.unlock()
+                return latest
+            }
+            if !collecting {
+                collecting = true
+                generation += 1
+                let number = generation
+                lock.unlock()
+                let started = monotonicNanoseconds()
+                let snapshot = collect()
+                let published = Published(
+                    generation: number, startedNanoseconds: started,
+                    durationNanoseconds: monotonicNanoseconds() - started, snapshot: snapshot)
+                lock.lock()
+                latest = published
+                collecting = false
+                lock.broadcast()
+                lock.unlock()
+                return published
+            }
+            lock.wait()
+        }
+    }
+
+    /// The last finished collection, if any, without starting one.
+    public var lastCollection: Published? {
+        lock.lock()
+        defer { lock.unlock() }
+        return latest
+    }
+}

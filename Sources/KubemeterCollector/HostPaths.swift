@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where the host's files are. In a DaemonSet they sit under a mount such as `/host`.
+public struct HostPaths: Sendable, Equatable {
+    /// How the cgroup v2 tree was chosen; logged at start so an operator sees which tree is read.
+    public enum CgroupTree: Sendable, Equatable {
+        /// Given by `--cgroup-path`.
+        case explicit
+        /// `<host-root>/sys/fs/cgroup` is a cgroup2 root (it has `cgroup.controllers`).
+        case unified
+        /// A hybrid host: the v2 tree is `<host-root>/sys/fs/cgroup/unified`.
+        case hybrid
+        /// No cgroup v2 tree found (a pure cgroup v1 host): node metrics only.
+        case none
+    }
+
+    public var procPath: String
+    /// The cgroup v2 mount to read; nil when there is none (`cgroupTree == .none`).
+    public var cgroupPath: String?
+    public var cgroupTree: CgroupTree
+    public var podLogPath: String
+    public var containerLogPath: String
+
+    public init(
+        procPath: String, cgroupPath: String?, cgroupTree: CgroupTree, podLogPath: String,
+        containerLogPath: String
+    ) {
+        self.procPath = procPath
+        self.cgroupPath = cgroupPath
+        self.cgroupTree = cgroupTree
+        self.podLogPath = podLogPath
+        self.containerLogPath = containerLogPath
+    }
+
+    /// Applies `--host-root` to the four default paths, then each explicit override.
+    public static func resolve(
+        hostRoot: String = "/", procPath: String? = nil, cgroupPath: String? = nil,
+        podLogPath: String? = nil, containerLogPath: String? = nil
+    ) -> HostPaths {
+        let (cgroup, tree): (String?, CgroupTree)
+        if let cgroupPath {
+            (cgroup, tree) = (cgroupPath, .explicit)
+        } else {
+            let standard = join(hostRoot, "sys/fs/cgroup")
+            let unified = join(standard, "unified")
+            if fileExists(join(standard, "cgroup.controllers")) {
+                (cgroup, tree) = (standard, .unified)
+            } else if fileExists(join(unified, "cgroup.controllers")) {
+                (cgroup, tree) = (unified, .hybrid)
+            } else {
+                (cgroup, tree) = (nil, .none)
+            }
+        }
+        return HostPaths(
+            procPath: procPath ?? join(hostRoot, "proc"),
+            cgroupPath: cgroup,
+            cgroupTree: tree,
+            podLogPath: podLogPath ?? join(hostRoot, "var/log/pods"),
+            containerLogPath: containerLogPath ?? join(hostRoot, "var/log/containers")
+        )
+    }
+
+    /// Joins without doubling or dropping the slash (`/` + `proc` is `/proc`).
+    static func join(_ base: String, _ component: String) -> String {
+        if base.isEmpty { return component }
+        return base.hasSuffix("/") ? base + component : base + "/" + component
+    }
+
+    private static func fileExists(_ path: String) -> Bool {
+        access(path, F_OK) == 0
+    }
+}

@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KubemeterParsers
+import KubemeterSnapshot
+
+/// The node's CPU, working set and swap, by the kubelet's formulas on cgroup v2, with the
+/// documented `/proc` fallbacks (docs/metrics.md, "Node").
+struct NodeSampler {
+    let reader: HostFileReader
+    let paths: HostPaths
+    /// USER_HZ: `/proc/stat` counts CPU time in these ticks.
+    let ticksPerSecond: Double
+
+    struct Result {
+        var usage: NodeUsage
+        var unreadableFiles: Int
+        /// False when neither source of node CPU nor of node memory could be read.
+        var succeeded: Bool
+    }
+
+    func sample() -> Result {
+        var unreadable = 0
+        func value<V>(_ path: String, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
+            switch reader.read(path, parse) {
+            case .success(let v): return v
+            case .failure(.notFound): return nil
+            case .failure: unreadable += 1; return nil
+            }
+        }
+
+        var usage = NodeUsage()
+        let root = paths.cgroupPath
+        let rootCPU = root.flatMap { value($0 + "/cpu.stat", CPUStat.parse) }
+        if let usec = rootCPU?.usageUsec {
+            usage.cpuUsageSeconds = Double(usec) / 1e6
+            usage.cpuSource = .rootCgroupCPUStat
+        } else if let total = value(paths.procPath + "/stat", ProcStat.parse)?.total {
+            usage.cpuUsageSeconds = Double(NodeFormulas.busyTicks(total)) / ticksPerSecond
+            usage.cpuSource = .procStat
+        }
+
+        let meminfo = value(paths.procPath + "/meminfo", Meminfo.parse)
+        let rootMemory = root.flatMap { value($0 + "/memory.stat", MemoryStat.parse) }
+        if let rootMemory, let bytes = NodeFormulas.workingSet(rootMemoryStat: rootMemory) {
+            usage.memoryWorkingSetBytes = bytes
+            usage.memorySource = .rootCgroupMemoryStat
+        } else if let meminfo, let bytes = NodeFormulas.workingSet(meminfo: meminfo) {
+            usage.memoryWorkingSetBytes = bytes
+            usage.memorySource = .procMeminfo
+        }
+        if let meminfo, let total = meminfo.swapTotal, let free = meminfo.swapFree {
+            usage.swapUsageBytes = total > free ? total - free : 0
+        }
+        let succeeded = usage.cpuUsageSeconds != nil || usage.memoryWorkingSetBytes != nil
+        return Result(usage: usage, unreadableFiles: unreadable, succeeded: succeeded)
+    }
+}
+
+/// The node formulas, each with the source it follows.
+public enum NodeFormulas {
+    /// Busy time as the kernel's root cgroup counts it (kernel/cgroup/rstat.c,
+    /// `root_cgroup_cputime`): user + nice + system + irq + softirq + steal. Idle and iowait are
+    /// not usage; guest time is already inside user and nice.
+    public static func busyTicks(_ t: CPUTimes) -> UInt64 {
+        t.user &+ t.nice &+ t.system &+ t.irq &+ t.softirq &+ t.steal
+    }
+
+    /// The root cgroup's usage as opencontainers/cgroups fs2/memory.go `rootStatsFromMeminfo`
+    /// takes it (the root has no `memory.current`): `anon + file` from the root `memory.stat`;
+    /// cAdvisor then subtracts `inactive_file`.
+    public static func workingSet(rootMemoryStat s: MemoryStat) -> UInt64? {
+        guard let anon = s.anon, let file = s.file else { return nil }
+        return ResourceFormulas.workingSet(usage: anon &+ file, inactiveFile: s.inactiveFile ?? 0)
+    }
+
+    /// The fallback where the v2 tree has no memory controller (hybrid hosts): runc's earlier
+    /// `statsFromMeminfo` usage, MemTotal - MemFree, less `Inactive(file)`.
+    public static func workingSet(meminfo m: Meminfo) -> UInt64? {
+        guard let total = m.memTotal, let free = m.memFree, total >= free else { return nil }
+        return ResourceFormulas.workingSet(usage: total - free, inactiveFile: m.inactiveFile ?? 0)
+    }
+}

@@ -1,0 +1,61 @@
+/// Writes the Prometheus text exposition format 0.0.4 into a byte buffer.
+public struct PrometheusTextWriter {
+    public private(set) var bytes: [UInt8]
+
+    /// The Content-Type Prometheus requires for this format (Prometheus 3 refuses a scrape
+    /// whose Content-Type is missing or invalid).
+    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+
+    public init(reservingCapacity capacity: Int = 16 * 1024) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func family(_ name: String, type: String, help: String) {
+        append("# HELP ", name, " ")
+        appendEscaped(help, escapeQuotes: false)
+        append("\n# TYPE ", name, " ", type, "\n")
+    }
+
+    /// One sample. `labels` must already be sorted by name, as the kubelet's client writes them.
+    public mutating func sample(
+        _ name: String, labels: KeyValuePairs<String, String> = [:], value: Double, timestampMilliseconds: Int64? = nil
+    ) {
+        bytes.append(contentsOf: name.utf8)
+        if !labels.isEmpty {
+            bytes.append(UInt8(ascii: "{"))
+            var first = true
+            for (label, labelValue) in labels {
+                if !first { bytes.append(UInt8(ascii: ",")) }
+                first = false
+                append(label, "=\"")
+                appendEscaped(labelValue, escapeQuotes: true)
+                bytes.append(UInt8(ascii: "\""))
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+        bytes.append(UInt8(ascii: " "))
+        GoFloatFormat.append(value, to: &bytes)
+        if let timestampMilliseconds {
+            bytes.append(UInt8(ascii: " "))
+            bytes.append(contentsOf: String(timestampMilliseconds).utf8)
+        }
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
+    private mutating func append(_ parts: String...) {
+        for part in parts { bytes.append(contentsOf: part.utf8) }
+    }
+
+    /// HELP escapes `\` and newline; label values also escape `"`.
+    private mutating func appendEscaped(_ text: String, escapeQuotes: Bool) {
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\\"): append("\\\\")
+            case UInt8(ascii: "\n"): append("\\n")
+            case UInt8(ascii: "\"") where escapeQuotes: append("\\\"")
+            default: bytes.append(byte)
+            }
+        }
+    }
+}

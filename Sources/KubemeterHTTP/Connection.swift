@@ -1,0 +1,55 @@
+import Glibc
+
+/// One accepted client socket. Owned and touched only by the I/O thread.
+final class Connection {
+    enum State {
+        /// Collecting a request head (or idle between kept-alive requests).
+        case reading
+        /// A request is with a worker; reading is paused so responses stay in request order.
+        case awaitingHandler
+        /// Sending a response.
+        case writing
+        /// After the last response: our side is shut down and input is discarded until the client
+        /// closes, so unread request bytes do not turn our close into an RST that destroys the response.
+        case lingering
+    }
+
+    let id: UInt64
+    let fd: Int32
+    var state: State = .reading
+    var isClosed = false
+    /// When the current state times out (CLOCK_MONOTONIC ns); UInt64.max when it cannot.
+    var deadline: UInt64
+
+    /// Bytes received and not yet consumed: the head being read, then any pipelined requests.
+    var input: [UInt8] = []
+    var requestsServed = 0
+
+    /// About the request with the handler, needed to frame its response.
+    var isHeadRequest = false
+    var clientWantsKeepAlive = false
+    var requestVersion: HTTPVersion = .http1_1
+
+    var outputHead: [UInt8] = []
+    var outputBody: [UInt8] = []
+    /// Bytes of head then body already sent.
+    var outputSent = 0
+    var closeAfterWrite = false
+
+    var discardedWhileLingering = 0
+
+    init(id: UInt64, fd: Int32, deadline: UInt64) {
+        self.id = id
+        self.fd = fd
+        self.deadline = deadline
+    }
+
+    /// The poll() events this state waits for. POLLHUP and POLLERR are reported regardless.
+    var interest: Int16 {
+        switch state {
+        case .reading, .lingering: Int16(POLLIN)
+        case .awaitingHandler: 0
+        case .writing: Int16(POLLOUT)
+        }
+    }
+}

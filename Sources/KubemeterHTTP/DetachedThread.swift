@@ -1,0 +1,28 @@
+import Glibc
+
+/// Starts detached pthreads: a bounded, explicit set of threads, unlike Dispatch's pool, which grows
+/// when work blocks (and a metrics handler does block on file reads).
+enum DetachedThread {
+    private final class Body {
+        let run: @Sendable () -> Void
+        init(_ run: @escaping @Sendable () -> Void) { self.run = run }
+    }
+
+    /// Returns false when the thread could not be created.
+    @discardableResult
+    static func start(_ run: @escaping @Sendable () -> Void) -> Bool {
+        let context = Unmanaged.passRetained(Body(run)).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { context in
+            let body = Unmanaged<Body>.fromOpaque(context!).takeRetainedValue()
+            body.run()
+            return nil
+        }, context)
+        guard status == 0 else {
+            Unmanaged<Body>.fromOpaque(context).release()
+            return false
+        }
+        pthread_detach(thread)
+        return true
+    }
+}

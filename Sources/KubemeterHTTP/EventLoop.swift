@@ -1,0 +1,456 @@
+import Glibc
+import Synchronization
+
+/// The single I/O thread: poll() over the wake-up pipe, the listener and every connection, all
+/// non-blocking, with per-connection deadlines. Idle or slow clients cost a descriptor and a few
+/// hundred bytes, never a thread.
+///
+/// Safe as `@unchecked Sendable` because all mutable state below is touched only by the thread inside
+/// `run()`, except `shutdownGraceNanoseconds` (an atomic) and `closeListener()`, which
+/// `HTTPServer` calls only while holding its lifecycle lock in a state where `run()` can never start.
+final class EventLoop: @unchecked Sendable {
+    private let configuration: HTTPServerConfiguration
+    private let wakeup: WakeupPipe
+    private let pool: WorkerPool
+    let counters = ServerCounters()
+
+    /// UInt64.max until shutdown is requested; then the grace period in nanoseconds.
+    private let shutdownGraceNanoseconds = Atomic<UInt64>(.max)
+
+    private var listener: Int32
+    private var connections: [UInt64: Connection] = [:]
+    private var nextConnectionID: UInt64 = 1
+    /// No connection deadline is earlier than this; the deadline sweep runs once it has passed.
+    private var nextDeadline: UInt64 = .max
+    /// Set when accept() ran out of descriptors: the listener is not polled until then, instead of
+    /// spinning on a listener that stays readable.
+    private var acceptPausedUntil: UInt64?
+    private var shutdownDeadline: UInt64?
+    private var workerCount = 0
+
+    private let readTimeout: UInt64
+    private let writeTimeout: UInt64
+    private let keepAliveTimeout: UInt64
+    private let lingerTimeout: UInt64
+    private var receiveBuffer = [UInt8](repeating: 0, count: 16_384)
+
+    /// Lingering after the last response ends after `lingerTimeout` (at most 2 s) or this many
+    /// discarded bytes, whichever comes first.
+    private static let lingerByteLimit = 1 << 20
+    private static let acceptBatch = 64
+    private static let acceptPause: UInt64 = 100_000_000
+
+    init(listener: Int32, configuration: HTTPServerConfiguration,
+         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) throws(HTTPServerError) {
+        self.listener = listener
+        self.configuration = configuration
+        wakeup = try WakeupPipe()
+        pool = WorkerPool(handler: handler, wakeup: wakeup)
+        readTimeout = MonotonicClock.nanoseconds(configuration.readTimeoutSeconds)
+        writeTimeout = MonotonicClock.nanoseconds(configuration.writeTimeoutSeconds)
+        keepAliveTimeout = MonotonicClock.nanoseconds(configuration.keepAliveTimeoutSeconds)
+        lingerTimeout = min(2_000_000_000, max(readTimeout, 100_000_000))
+    }
+
+    deinit {
+        if listener >= 0 { close(listener) }
+        for connection in connections.values { close(connection.fd) }
+    }
+
+    // MARK: Cross-thread entry points
+
+    func requestShutdown(gracePeriodSeconds: Double) {
+        let grace = MonotonicClock.nanoseconds(gracePeriodSeconds)
+        _ = shutdownGraceNanoseconds.compareExchange(expected: .max, desired: min(grace, .max - 1), ordering: .relaxed)
+        wakeup.signal()
+    }
+
+    func closeListener() {
+        if listener >= 0 {
+            close(listener)
+            listener = -1
+        }
+    }
+
+    // MARK: The loop
+
+    func run() {
+        workerCount = pool.start(threads: configuration.workerThreads)
+        var pollSet: [pollfd] = []
+        var polled: [Connection] = []
+
+        while true {
+            var now = MonotonicClock.now()
+            let grace = shutdownGraceNanoseconds.load(ordering: .relaxed)
+            if shutdownDeadline == nil && grace != .max {
+                beginShutdown(now: now, grace: grace)
+            }
+            if let shutdownDeadline, connections.isEmpty || now >= shutdownDeadline {
+                break
+            }
+            if let paused = acceptPausedUntil, now >= paused {
+                acceptPausedUntil = nil
+            }
+
+            pollSet.removeAll(keepingCapacity: true)
+            polled.removeAll(keepingCapacity: true)
+            pollSet.append(pollfd(fd: wakeup.readEnd, events: Int16(POLLIN), revents: 0))
+            let listening = listener >= 0 && acceptPausedUntil == nil
+            pollSet.append(pollfd(fd: listening ? listener : -1, events: Int16(POLLIN), revents: 0))
+            for connection in connections.values {
+                pollSet.append(pollfd(fd: connection.fd, events: connection.interest, revents: 0))
+                polled.append(connection)
+            }
+
+            let ready = poll(&pollSet, nfds_t(pollSet.count), pollTimeoutMilliseconds(now: now))
+            if ready < 0 {
+                // EINTR is routine; anything else (ENOMEM) is transient at best: retry after a pause
+                // rather than spin.
+                if errno != EINTR { usleep(10_000) }
+                continue
+            }
+            now = MonotonicClock.now()
+
+            if pollSet[0].revents != 0 {
+                wakeup.drain()
+                for completion in pool.takeCompletions() {
+                    deliver(completion, now: now)
+                }
+            }
+            if pollSet[1].revents != 0 {
+                acceptConnections(now: now)
+            }
+            for index in polled.indices where pollSet[index + 2].revents != 0 {
+                let connection = polled[index]
+                if !connection.isClosed {
+                    handleEvents(pollSet[index + 2].revents, on: connection, now: now)
+                }
+            }
+            if now >= nextDeadline {
+                sweepDeadlines(now: now)
+            }
+        }
+
+        for connection in Array(connections.values) {
+            closeConnection(connection, abortively: connection.state == .writing)
+        }
+        closeListener()
+        pool.stop(threads: workerCount)
+    }
+
+    private func pollTimeoutMilliseconds(now: UInt64) -> Int32 {
+        var wakeAt = nextDeadline
+        if let paused = acceptPausedUntil { wakeAt = min(wakeAt, paused) }
+        if let shutdownDeadline { wakeAt = min(wakeAt, shutdownDeadline) }
+        if wakeAt == .max { return -1 }
+        if wakeAt <= now { return 0 }
+        // Rounded up, so that poll() does not return just before the deadline and spin.
+        return Int32(clamping: (wakeAt - now + 999_999) / 1_000_000)
+    }
+
+    private func beginShutdown(now: UInt64, grace: UInt64) {
+        shutdownDeadline = grace >= UInt64.max - now ? UInt64.max - 1 : now + grace
+        closeListener()
+        // Idle connections have nothing in flight; the others finish (with `Connection: close`)
+        // within the grace period.
+        for connection in Array(connections.values) where connection.state == .reading && connection.input.isEmpty {
+            closeConnection(connection, abortively: false)
+        }
+    }
+
+    private func setDeadline(_ connection: Connection, _ deadline: UInt64) {
+        connection.deadline = deadline
+        nextDeadline = min(nextDeadline, deadline)
+    }
+
+    private func after(_ interval: UInt64, from now: UInt64) -> UInt64 {
+        interval >= UInt64.max - 1 - now ? UInt64.max - 1 : now + interval
+    }
+
+    // MARK: Accepting
+
+    private func acceptConnections(now: UInt64) {
+        for _ in 0..<Self.acceptBatch {
+            let fd = accept(listener, nil, nil)
+            if fd < 0 {
+                switch errno {
+                case EAGAIN, EWOULDBLOCK:
+                    return
+                case EINTR, ECONNABORTED, EPROTO:
+                    continue
+                default:
+                    // EMFILE, ENFILE, ENOBUFS, ENOMEM: the backlog waits until resources come back.
+                    acceptPausedUntil = now + Self.acceptPause
+                    return
+                }
+            }
+            ServerCounters.increment(counters.connectionsAccepted)
+            if connections.count >= configuration.maxConnections {
+                ServerCounters.increment(counters.connectionsRejected)
+                rejectOverLimit(fd)
+                continue
+            }
+            guard SocketOptions.makeNonBlocking(fd) else {
+                close(fd)
+                continue
+            }
+            SocketOptions.disableNagle(fd)
+            let connection = Connection(id: nextConnectionID, fd: fd, deadline: .max)
+            nextConnectionID += 1
+            connections[connection.id] = connection
+            setDeadline(connection, after(readTimeout, from: now))
+        }
+    }
+
+    /// One non-blocking attempt to say why, then close; the client learns it should retry later.
+    private func rejectOverLimit(_ fd: Int32) {
+        var response = HTTPResponse.text(503, "too many open connections")
+        response.headers.add(name: "Retry-After", value: "1")
+        let bytes = ResponseEncoder.encodeHead(response, bodyLength: response.body.count, connection: .close)
+            + response.body
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
+        close(fd)
+    }
+
+    // MARK: Events
+
+    private func handleEvents(_ revents: Int16, on connection: Connection, now: UInt64) {
+        if revents & Int16(POLLNVAL) != 0 {
+            closeConnection(connection, abortively: false)
+            return
+        }
+        switch connection.state {
+        case .reading:
+            readRequest(connection, now: now)
+        case .awaitingHandler:
+            // Only POLLHUP/POLLERR can be reported here: the client is gone, its response is not wanted.
+            closeConnection(connection, abortively: false)
+        case .writing:
+            flush(connection, now: now)
+        case .lingering:
+            discardInput(connection)
+        }
+    }
+
+    private func readRequest(_ connection: Connection, now: UInt64) {
+        let count = receiveBuffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
+        if count < 0 {
+            if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
+                closeConnection(connection, abortively: false)
+            }
+            return
+        }
+        if count == 0 {
+            // The client finished sending without a complete request pending: nothing left to answer.
+            closeConnection(connection, abortively: false)
+            return
+        }
+        let wasEmpty = connection.input.isEmpty
+        let received = receiveBuffer[0..<count]
+        connection.input.append(contentsOf: received)
+        if wasEmpty && connection.requestsServed > 0 {
+            // A kept-alive connection leaves the idle timeout: the new head must arrive within the read timeout.
+            setDeadline(connection, after(readTimeout, from: now))
+        }
+        // Parse only when it can change the outcome: a line ended, the head just began (early refusal
+        // of noise), or the limit was passed. This keeps 1-byte writes from costing quadratic time.
+        if wasEmpty || received.contains(ASCII.lf) || connection.input.count > configuration.maxHeaderBytes {
+            parseInput(connection, now: now)
+        }
+    }
+
+    private func parseInput(_ connection: Connection, now: UInt64) {
+        let result = connection.input.withUnsafeBytes {
+            HTTPRequestParser.parseHead($0, maxHeaderBytes: configuration.maxHeaderBytes)
+        }
+        switch result {
+        case .incomplete:
+            return
+        case .complete(var request, let headLength):
+            connection.input.removeFirst(headLength)
+            request.arrivalNanoseconds = now
+            connection.isHeadRequest = request.method == "HEAD"
+            connection.requestVersion = request.version
+            connection.clientWantsKeepAlive = Self.wantsKeepAlive(request)
+            connection.state = .awaitingHandler
+            connection.deadline = .max
+            ServerCounters.increment(counters.requestsHandled)
+            pool.submit(WorkerPool.Job(connectionID: connection.id, request: request))
+        case .error(let status, let reason):
+            ServerCounters.increment(counters.requestsRejected)
+            respondWithError(connection, status: status, reason: reason, now: now)
+        }
+    }
+
+    /// HTTP/1.1 keeps the connection unless told `close`; HTTP/1.0 closes unless told `keep-alive`.
+    static func wantsKeepAlive(_ request: HTTPRequest) -> Bool {
+        let options = request.headers.values(name: "Connection")
+        if options.contains(where: { ConnectionTokens.contains($0, token: "close") }) { return false }
+        if request.version == .http1_1 { return true }
+        return options.contains { ConnectionTokens.contains($0, token: "keep-alive") }
+    }
+
+    private func respondWithError(_ connection: Connection, status: Int, reason: String, now: UInt64) {
+        var response = HTTPResponse.text(status, reason)
+        if status == 405 {
+            response.headers.add(name: "Allow", value: "GET, HEAD")
+        }
+        let head = ResponseEncoder.encodeHead(response, bodyLength: response.body.count, connection: .close)
+        startWriting(connection, head: head, body: response.body, closeAfter: true, now: now)
+    }
+
+    private func deliver(_ completion: WorkerPool.Completion, now: UInt64) {
+        guard let connection = connections[completion.connectionID], connection.state == .awaitingHandler else {
+            return
+        }
+        let response = completion.response
+        let close = !connection.clientWantsKeepAlive || shutdownDeadline != nil
+            || ResponseEncoder.handlerRequestsClose(response)
+        let directive: ResponseEncoder.ConnectionDirective =
+            close ? .close : (connection.requestVersion == .http1_0 ? .keepAliveExplicit : .keepAliveDefault)
+        let head = ResponseEncoder.encodeHead(response, bodyLength: response.body.count, connection: directive)
+        let body = ResponseEncoder.bodyToSend(response, isHead: connection.isHeadRequest)
+        startWriting(connection, head: head, body: body, closeAfter: close, now: now)
+    }
+
+    // MARK: Writing
+
+    private func startWriting(_ connection: Connection, head: [UInt8], body: [UInt8], closeAfter: Bool, now: UInt64) {
+        connection.state = .writing
+        connection.outputHead = head
+        connection.outputBody = body
+        connection.outputSent = 0
+        connection.closeAfterWrite = closeAfter
+        setDeadline(connection, after(writeTimeout, from: now))
+        // Most responses fit in the socket buffer: write now rather than after another poll().
+        flush(connection, now: now)
+    }
+
+    private func flush(_ connection: Connection, now: UInt64) {
+        let total = connection.outputHead.count + connection.outputBody.count
+        while connection.outputSent < total {
+            let sent = Self.sendOutput(connection)
+            if sent > 0 {
+                connection.outputSent += sent
+            } else if sent < 0 && errno == EINTR {
+                continue
+            } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                return
+            } else {
+                // EPIPE, ECONNRESET: the client left mid-response.
+                closeConnection(connection, abortively: true)
+                return
+            }
+        }
+        finishResponse(connection, now: now)
+    }
+
+    /// One sendmsg of what is left of head and body, without copying them together.
+    private static func sendOutput(_ connection: Connection) -> Int {
+        let headCount = connection.outputHead.count
+        let sent = connection.outputSent
+        return connection.outputHead.withUnsafeBytes { head in
+            connection.outputBody.withUnsafeBytes { body in
+                var vectors: [iovec] = []
+                if sent < headCount, let base = head.baseAddress {
+                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: base + sent), iov_len: headCount - sent))
+                }
+                let bodySent = max(0, sent - headCount)
+                if bodySent < body.count, let base = body.baseAddress {
+                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: base + bodySent), iov_len: body.count - bodySent))
+                }
+                return vectors.withUnsafeMutableBufferPointer { vectorBuffer in
+                    var message = msghdr()
+                    message.msg_iov = vectorBuffer.baseAddress
+                    message.msg_iovlen = vectorBuffer.count
+                    return sendmsg(connection.fd, &message, Int32(MSG_NOSIGNAL))
+                }
+            }
+        }
+    }
+
+    private func finishResponse(_ connection: Connection, now: UInt64) {
+        connection.requestsServed += 1
+        connection.outputHead = []
+        connection.outputBody = []
+        connection.outputSent = 0
+        if connection.closeAfterWrite || shutdownDeadline != nil {
+            beginLingering(connection, now: now)
+            return
+        }
+        connection.state = .reading
+        if connection.input.isEmpty {
+            setDeadline(connection, after(keepAliveTimeout, from: now))
+        } else {
+            // Pipelined requests already received are answered next, in order.
+            setDeadline(connection, after(readTimeout, from: now))
+            parseInput(connection, now: now)
+        }
+    }
+
+    // MARK: Closing
+
+    private func beginLingering(_ connection: Connection, now: UInt64) {
+        shutdown(connection.fd, Int32(SHUT_WR))
+        connection.state = .lingering
+        connection.input = []
+        setDeadline(connection, after(lingerTimeout, from: now))
+    }
+
+    private func discardInput(_ connection: Connection) {
+        let count = receiveBuffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
+        if count > 0 {
+            connection.discardedWhileLingering += count
+            if connection.discardedWhileLingering > Self.lingerByteLimit {
+                closeConnection(connection, abortively: false)
+            }
+        } else if count == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            closeConnection(connection, abortively: false)
+        }
+    }
+
+    private func sweepDeadlines(now: UInt64) {
+        var earliest = UInt64.max
+        for connection in Array(connections.values) {
+            if connection.deadline <= now {
+                expire(connection, now: now)
+            }
+            if !connection.isClosed {
+                earliest = min(earliest, connection.deadline)
+            }
+        }
+        nextDeadline = earliest
+    }
+
+    private func expire(_ connection: Connection, now: UInt64) {
+        switch connection.state {
+        case .reading:
+            if connection.input.isEmpty {
+                // Idle: a new connection that never spoke, or a kept-alive one between requests.
+                closeConnection(connection, abortively: false)
+            } else {
+                ServerCounters.increment(counters.readTimeouts)
+                ServerCounters.increment(counters.requestsRejected)
+                respondWithError(connection, status: 408, reason: "request head not received in time", now: now)
+            }
+        case .awaitingHandler:
+            connection.deadline = .max
+        case .writing:
+            ServerCounters.increment(counters.writeTimeouts)
+            closeConnection(connection, abortively: true)
+        case .lingering:
+            closeConnection(connection, abortively: false)
+        }
+    }
+
+    private func closeConnection(_ connection: Connection, abortively: Bool) {
+        guard !connection.isClosed else { return }
+        connection.isClosed = true
+        if abortively {
+            SocketOptions.closeAbortively(connection.fd)
+        } else {
+            close(connection.fd)
+        }
+        connections.removeValue(forKey: connection.id)
+    }
+}

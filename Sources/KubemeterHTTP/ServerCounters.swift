@@ -1,0 +1,26 @@
+import Synchronization
+
+/// The live counters: written by the I/O thread, read from any thread.
+final class ServerCounters: Sendable {
+    let connectionsAccepted = Atomic<UInt64>(0)
+    let connectionsRejected = Atomic<UInt64>(0)
+    let requestsHandled = Atomic<UInt64>(0)
+    let requestsRejected = Atomic<UInt64>(0)
+    let readTimeouts = Atomic<UInt64>(0)
+    let writeTimeouts = Atomic<UInt64>(0)
+
+    static func increment(_ counter: borrowing Atomic<UInt64>) {
+        counter.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    var snapshot: HTTPServerStatistics {
+        HTTPServerStatistics(
+            connectionsAccepted: connectionsAccepted.load(ordering: .relaxed),
+            connectionsRejected: connectionsRejected.load(ordering: .relaxed),
+            requestsHandled: requestsHandled.load(ordering: .relaxed),
+            requestsRejected: requestsRejected.load(ordering: .relaxed),
+            readTimeouts: readTimeouts.load(ordering: .relaxed),
+            writeTimeouts: writeTimeouts.load(ordering: .relaxed)
+        )
+    }
+}

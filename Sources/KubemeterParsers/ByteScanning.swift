@@ -1,0 +1,311 @@
+// Allocation-free scanning over the bytes of one kernel file. Every helper walks its input once,
+// so a hostile file (binary, a 1 MiB line, a 1 MiB number) costs time linear in its size.
+
+/// A half-open range of byte offsets into the file being parsed.
+struct ByteSpan: Equatable {
+    var start: Int
+    var end: Int
+
+    @inline(__always) var count: Int { end - start }
+    @inline(__always) var isEmpty: Bool { start >= end }
+}
+
+enum ASCII {
+    static let tab: UInt8 = 0x09
+    static let newline: UInt8 = 0x0A
+    static let carriageReturn: UInt8 = 0x0D
+    static let space: UInt8 = 0x20
+    static let leftParenthesis: UInt8 = 0x28
+    static let rightParenthesis: UInt8 = 0x29
+    static let period: UInt8 = 0x2E
+    static let zero: UInt8 = 0x30
+    static let colon: UInt8 = 0x3A
+    static let equals: UInt8 = 0x3D
+    static let verticalBar: UInt8 = 0x7C
+
+    /// Field separators inside a line. The kernel writes spaces; tabs are tolerated.
+    @inline(__always) static func isBlank(_ byte: UInt8) -> Bool {
+        byte == space || byte == tab
+    }
+
+    @inline(__always) static func isWhitespace(_ byte: UInt8) -> Bool {
+        byte == space || (byte >= tab && byte <= carriageReturn)  // \t \n \v \f \r
+    }
+}
+
+extension UnsafeRawBufferPointer {
+    /// True for zero bytes or only whitespace: such a file has nothing to parse. Usually stops
+    /// at the first byte.
+    @inline(__always) var isBlankFile: Bool {
+        var i = 0
+        while i < count {
+            if !ASCII.isWhitespace(self[i]) { return false }
+            i &+= 1
+        }
+        return true
+    }
+
+    @inline(__always) func bytes(_ span: ByteSpan) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(rebasing: self[span.start..<span.end])
+    }
+
+    /// The span's bytes as a String (invalid UTF-8 repaired). Only for names that are kept.
+    @inline(__always) func string(_ span: ByteSpan) -> String {
+        String(decoding: bytes(span), as: UTF8.self)
+    }
+
+    /// Whether the span holds exactly the bytes of `literal`.
+    @inline(__always) func matches(_ span: ByteSpan, _ literal: StaticString) -> Bool {
+        let length = literal.utf8CodeUnitCount
+        guard span.count == length else { return false }
+        let pointer = literal.utf8Start
+        var i = 0
+        while i < length {
+            if self[span.start &+ i] != pointer[i] { return false }
+            i &+= 1
+        }
+        return true
+    }
+
+    /// Whether the span starts with the bytes of `literal`.
+    @inline(__always) func hasPrefix(_ span: ByteSpan, _ literal: StaticString) -> Bool {
+        let length = literal.utf8CodeUnitCount
+        guard span.count >= length else { return false }
+        return matches(ByteSpan(start: span.start, end: span.start &+ length), literal)
+    }
+
+    @inline(__always) func firstIndex(of byte: UInt8, in span: ByteSpan) -> Int? {
+        var i = span.start
+        while i < span.end {
+            if self[i] == byte { return i }
+            i &+= 1
+        }
+        return nil
+    }
+
+    @inline(__always) func contains(_ byte: UInt8, in span: ByteSpan) -> Bool {
+        firstIndex(of: byte, in: span) != nil
+    }
+
+    /// The span without leading and trailing blanks.
+    @inline(__always) func trimmingBlanks(_ span: ByteSpan) -> ByteSpan {
+        var start = span.start
+        var end = span.end
+        while start < end && ASCII.isBlank(self[start]) { start &+= 1 }
+        while end > start && ASCII.isBlank(self[end &- 1]) { end &-= 1 }
+        return ByteSpan(start: start, end: end)
+    }
+}
+
+/// Lines of a file, split on '\n', each without its terminator; a '\r' before the '\n' (CRLF) is
+/// dropped too. A final line without '\n' is still a line; the empty text after a final '\n' is not.
+struct LineReader {
+    let bytes: UnsafeRawBufferPointer
+    private var position = 0
+    /// The 1-based number of the line last returned.
+    private(set) var lineNumber = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) {
+        self.bytes = bytes
+    }
+
+    @inline(__always) mutating func next() -> ByteSpan? {
+        let count = bytes.count
+        guard position < count else { return nil }
+        let start = position
+        var i = start
+        while i < count && bytes[i] != ASCII.newline { i &+= 1 }
+        position = i &+ 1
+        var end = i
+        if end > start && bytes[end &- 1] == ASCII.carriageReturn { end &-= 1 }
+        lineNumber &+= 1
+        return ByteSpan(start: start, end: end)
+    }
+}
+
+/// Blank-separated fields of one line (runs of spaces or tabs separate; none are empty).
+struct FieldReader {
+    let bytes: UnsafeRawBufferPointer
+    private var position: Int
+    private let end: Int
+
+    init(_ bytes: UnsafeRawBufferPointer, _ span: ByteSpan) {
+        self.bytes = bytes
+        self.position = span.start
+        self.end = span.end
+    }
+
+    @inline(__always) mutating func next() -> ByteSpan? {
+        var i = position
+        while i < end && ASCII.isBlank(bytes[i]) { i &+= 1 }
+        guard i < end else {
+            position = end
+            return nil
+        }
+        let start = i
+        while i < end && !ASCII.isBlank(bytes[i]) { i &+= 1 }
+        position = i
+        return ByteSpan(start: start, end: i)
+    }
+}
+
+enum DecimalText {
+    /// A decimal unsigned integer made only of digits: no sign, no blanks, no empty string.
+    /// Nil on anything else and on overflow (never a wrapped value). Stops at the first bad byte.
+    @inline(__always)
+    static func uint64(_ bytes: UnsafeRawBufferPointer, _ span: ByteSpan) -> UInt64? {
+        guard span.start < span.end else { return nil }
+        var value: UInt64 = 0
+        var i = span.start
+        while i < span.end {
+            let digit = bytes[i] &- ASCII.zero
+            guard digit <= 9 else { return nil }
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (sum, overflowB) = shifted.addingReportingOverflow(UInt64(digit))
+            guard !overflowA && !overflowB else { return nil }
+            value = sum
+            i &+= 1
+        }
+        return value
+    }
+
+    @inline(__always)
+    static func uint32(_ bytes: UnsafeRawBufferPointer, _ span: ByteSpan) -> UInt32? {
+        uint64(bytes, span).flatMap { UInt32(exactly: $0) }
+    }
+
+    @inline(__always)
+    static func int32(_ bytes: UnsafeRawBufferPointer, _ span: ByteSpan) -> Int32? {
+        uint64(bytes, span).flatMap { Int32(exactly: $0) }
+    }
+
+    /// Exact powers of ten: every one up to 1e22 is representable as a Double.
+    private static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// Decimal fractions longer than this are refused rather than converted: the kernel writes
+    /// at most "100.00", and the fallback conversion should not see megabytes of digits.
+    static let maximumDoubleLength = 64
+
+    /// A non-negative decimal `digits` or `digits.digits` (the PSI averages' "%lu.%02lu"),
+    /// rounded exactly as `Double(String)` rounds it.
+    ///
+    /// When the digits without the point fit in 2^53 and there are at most 22 after it, both the
+    /// integer and the power of ten are exact Doubles, and IEEE division rounds their quotient
+    /// correctly: the same nearest Double as strtod. Longer inputs (never written by the kernel)
+    /// go through the standard library's own conversion.
+    static func double(_ bytes: UnsafeRawBufferPointer, _ span: ByteSpan) -> Double? {
+        guard span.count <= maximumDoubleLength else { return nil }
+        var mantissa: UInt64 = 0
+        var integerDigits = 0
+        var fractionDigits = 0
+        var sawPoint = false
+        var exact = true
+        var i = span.start
+        while i < span.end {
+            let byte = bytes[i]
+            i &+= 1
+            if byte == ASCII.period {
+                guard !sawPoint else { return nil }
+                sawPoint = true
+                continue
+            }
+            let digit = byte &- ASCII.zero
+            guard digit <= 9 else { return nil }
+            if sawPoint { fractionDigits &+= 1 } else { integerDigits &+= 1 }
+            if exact {
+                let (shifted, overflowA) = mantissa.multipliedReportingOverflow(by: 10)
+                let (sum, overflowB) = shifted.addingReportingOverflow(UInt64(digit))
+                if overflowA || overflowB || sum > (1 << 53) { exact = false } else { mantissa = sum }
+            }
+        }
+        guard integerDigits > 0, !sawPoint || fractionDigits > 0 else { return nil }
+        if exact && fractionDigits <= 22 {
+            return Double(mantissa) / exactPowersOfTen[fractionDigits]
+        }
+        return Double(bytes.string(span))
+    }
+}
+
+/// The state of one expected key while a keyed file is scanned.
+enum Slot: Equatable {
+    case unseen
+    case value(UInt64)
+    /// Seen with a bad value, or seen twice: the field stays nil rather than take a guess.
+    case rejected
+
+    @inline(__always) var number: UInt64? {
+        if case .value(let v) = self { return v }
+        return nil
+    }
+
+    /// Records one occurrence of the key; returns false when the line is to be counted malformed.
+    @inline(__always) mutating func record(_ value: UInt64?) -> Bool {
+        if case .unseen = self, let value {
+            self = .value(value)
+            return true
+        }
+        self = .rejected
+        return false
+    }
+}
+
+/// The keys a parser looks for, matched against a line's key bytes without allocating.
+struct KeyTable: Sendable {
+    private let keys: [StaticString]
+    private let lengths: [Int]
+    private let firstBytes: [UInt8]
+
+    init(_ keys: [StaticString]) {
+        self.keys = keys
+        self.lengths = keys.map(\.utf8CodeUnitCount)
+        self.firstBytes = keys.map { $0.utf8CodeUnitCount > 0 ? $0.utf8Start[0] : 0 }
+    }
+
+    var count: Int { keys.count }
+
+    @inline(__always)
+    func index(of span: ByteSpan, in bytes: UnsafeRawBufferPointer) -> Int? {
+        let length = span.count
+        guard length > 0 else { return nil }
+        let first = bytes[span.start]
+        for i in 0..<keys.count where lengths[i] == length && firstBytes[i] == first {
+            if bytes.matches(span, keys[i]) { return i }
+        }
+        return nil
+    }
+}
+
+/// Flat-keyed cgroup files ("key value" per line: cpu.stat, memory.stat, memory.events,
+/// cgroup.events).
+enum FlatKeyedFile {
+    /// One slot per key of `table`, and the number of lines skipped.
+    ///
+    /// A line is skipped and counted when it has a single field, or carries a known key whose value
+    /// is not exactly one valid number, or repeats a known key (which also voids the key's value).
+    /// Lines with unknown keys are ignored: new kernels add keys anywhere.
+    static func scan(
+        _ bytes: UnsafeRawBufferPointer, file: String, keys table: KeyTable
+    ) throws(ParseError) -> (slots: [Slot], malformedLines: Int) {
+        if bytes.isBlankFile { throw ParseError(file: file, reason: .empty) }
+        var slots = [Slot](repeating: .unseen, count: table.count)
+        var malformed = 0
+        var lines = LineReader(bytes)
+        while let line = lines.next() {
+            var fields = FieldReader(bytes, line)
+            guard let key = fields.next() else { continue }
+            guard let value = fields.next() else {
+                malformed += 1
+                continue
+            }
+            guard let index = table.index(of: key, in: bytes) else { continue }
+            let single = fields.next() == nil
+            if !slots[index].record(single ? DecimalText.uint64(bytes, value) : nil) {
+                malformed += 1
+            }
+        }
+        return (slots, malformed)
+    }
+}

@@ -1,0 +1,47 @@
+/// A cgroup v2 `cpu.stat`: CPU time and throttling, all durations in microseconds.
+///
+/// `usage_usec`, `user_usec` and `system_usec` are always there; the throttling keys appear when
+/// the cpu controller is enabled, the burst keys since Linux 5.14. A key the file lacks is nil.
+public struct CPUStat: KernelFile, Equatable, Sendable {
+    public static let fileName = "cpu.stat"
+
+    public var usageUsec: UInt64?
+    public var userUsec: UInt64?
+    public var systemUsec: UInt64?
+    public var nrPeriods: UInt64?
+    public var nrThrottled: UInt64?
+    public var throttledUsec: UInt64?
+    public var nrBursts: UInt64?
+    public var burstUsec: UInt64?
+    /// Lines skipped: unreadable, a known key with a bad value, or a repeated key.
+    public var malformedLines: Int
+
+    public init(
+        usageUsec: UInt64? = nil, userUsec: UInt64? = nil, systemUsec: UInt64? = nil,
+        nrPeriods: UInt64? = nil, nrThrottled: UInt64? = nil, throttledUsec: UInt64? = nil,
+        nrBursts: UInt64? = nil, burstUsec: UInt64? = nil, malformedLines: Int = 0
+    ) {
+        self.usageUsec = usageUsec
+        self.userUsec = userUsec
+        self.systemUsec = systemUsec
+        self.nrPeriods = nrPeriods
+        self.nrThrottled = nrThrottled
+        self.throttledUsec = throttledUsec
+        self.nrBursts = nrBursts
+        self.burstUsec = burstUsec
+        self.malformedLines = malformedLines
+    }
+
+    private static let keys = KeyTable([
+        "usage_usec", "user_usec", "system_usec", "nr_periods", "nr_throttled", "throttled_usec",
+        "nr_bursts", "burst_usec",
+    ])
+
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CPUStat {
+        let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
+        return CPUStat(
+            usageUsec: s[0].number, userUsec: s[1].number, systemUsec: s[2].number,
+            nrPeriods: s[3].number, nrThrottled: s[4].number, throttledUsec: s[5].number,
+            nrBursts: s[6].number, burstUsec: s[7].number, malformedLines: malformed)
+    }
+}

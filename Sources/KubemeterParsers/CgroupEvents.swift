@@ -1,0 +1,36 @@
+/// A cgroup v2 `cgroup.events`: whether the cgroup's subtree has live processes, and whether it
+/// is frozen (`frozen` since Linux 5.2). Each value is "0" or "1"; anything else leaves it nil.
+public struct CgroupEvents: KernelFile, Equatable, Sendable {
+    public static let fileName = "cgroup.events"
+
+    public var populated: Bool?
+    public var frozen: Bool?
+    /// Lines skipped: unreadable, a value other than 0 or 1, or a repeated key.
+    public var malformedLines: Int
+
+    public init(populated: Bool? = nil, frozen: Bool? = nil, malformedLines: Int = 0) {
+        self.populated = populated
+        self.frozen = frozen
+        self.malformedLines = malformedLines
+    }
+
+    private static let keys = KeyTable(["populated", "frozen"])
+
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CgroupEvents {
+        let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
+        var events = CgroupEvents(malformedLines: malformed)
+        func flag(_ slot: Slot) -> Bool? {
+            switch slot.number {
+            case 0?: return false
+            case 1?: return true
+            case nil: return nil
+            default:
+                events.malformedLines += 1
+                return nil
+            }
+        }
+        events.populated = flag(s[0])
+        events.frozen = flag(s[1])
+        return events
+    }
+}

@@ -1,0 +1,37 @@
+/// A cgroup v2 `memory.events` (or `memory.events.local`): counts of memory-limit events.
+///
+/// `oom_group_kill` appeared in Linux 5.17; older kernels leave it nil.
+public struct MemoryEvents: KernelFile, Equatable, Sendable {
+    public static let fileName = "memory.events"
+
+    public var low: UInt64?
+    public var high: UInt64?
+    public var max: UInt64?
+    public var oom: UInt64?
+    public var oomKill: UInt64?
+    public var oomGroupKill: UInt64?
+    /// Lines skipped: unreadable, a known key with a bad value, or a repeated key.
+    public var malformedLines: Int
+
+    public init(
+        low: UInt64? = nil, high: UInt64? = nil, max: UInt64? = nil, oom: UInt64? = nil,
+        oomKill: UInt64? = nil, oomGroupKill: UInt64? = nil, malformedLines: Int = 0
+    ) {
+        self.low = low
+        self.high = high
+        self.max = max
+        self.oom = oom
+        self.oomKill = oomKill
+        self.oomGroupKill = oomGroupKill
+        self.malformedLines = malformedLines
+    }
+
+    private static let keys = KeyTable(["low", "high", "max", "oom", "oom_kill", "oom_group_kill"])
+
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryEvents {
+        let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
+        return MemoryEvents(
+            low: s[0].number, high: s[1].number, max: s[2].number, oom: s[3].number,
+            oomKill: s[4].number, oomGroupKill: s[5].number, malformedLines: malformed)
+    }
+}

@@ -1,0 +1,93 @@
+/// A cgroup v2 `memory.stat`: the memory footprint by type (bytes) and reclaim event counters.
+///
+/// The kernel documents that entries move and new ones appear in the middle; only keys matter.
+/// Keys absent on a given kernel (e.g. `kernel` before 5.18) are nil.
+public struct MemoryStat: KernelFile, Equatable, Sendable {
+    public static let fileName = "memory.stat"
+
+    public var anon: UInt64?
+    public var file: UInt64?
+    public var kernel: UInt64?
+    public var kernelStack: UInt64?
+    public var pagetables: UInt64?
+    public var sock: UInt64?
+    public var shmem: UInt64?
+    public var fileMapped: UInt64?
+    public var fileDirty: UInt64?
+    public var fileWriteback: UInt64?
+    public var swapcached: UInt64?
+    public var anonThp: UInt64?
+    public var inactiveAnon: UInt64?
+    public var activeAnon: UInt64?
+    public var inactiveFile: UInt64?
+    public var activeFile: UInt64?
+    public var unevictable: UInt64?
+    public var slabReclaimable: UInt64?
+    public var slabUnreclaimable: UInt64?
+    public var slab: UInt64?
+    public var pgfault: UInt64?
+    public var pgmajfault: UInt64?
+    public var workingsetRefaultAnon: UInt64?
+    public var workingsetRefaultFile: UInt64?
+    /// Lines skipped: unreadable, a known key with a bad value, or a repeated key.
+    public var malformedLines: Int
+
+    public init(
+        anon: UInt64? = nil, file: UInt64? = nil, kernel: UInt64? = nil,
+        kernelStack: UInt64? = nil, pagetables: UInt64? = nil, sock: UInt64? = nil,
+        shmem: UInt64? = nil, fileMapped: UInt64? = nil, fileDirty: UInt64? = nil,
+        fileWriteback: UInt64? = nil, swapcached: UInt64? = nil, anonThp: UInt64? = nil,
+        inactiveAnon: UInt64? = nil, activeAnon: UInt64? = nil, inactiveFile: UInt64? = nil,
+        activeFile: UInt64? = nil, unevictable: UInt64? = nil, slabReclaimable: UInt64? = nil,
+        slabUnreclaimable: UInt64? = nil, slab: UInt64? = nil, pgfault: UInt64? = nil,
+        pgmajfault: UInt64? = nil, workingsetRefaultAnon: UInt64? = nil,
+        workingsetRefaultFile: UInt64? = nil, malformedLines: Int = 0
+    ) {
+        self.anon = anon
+        self.file = file
+        self.kernel = kernel
+        self.kernelStack = kernelStack
+        self.pagetables = pagetables
+        self.sock = sock
+        self.shmem = shmem
+        self.fileMapped = fileMapped
+        self.fileDirty = fileDirty
+        self.fileWriteback = fileWriteback
+        self.swapcached = swapcached
+        self.anonThp = anonThp
+        self.inactiveAnon = inactiveAnon
+        self.activeAnon = activeAnon
+        self.inactiveFile = inactiveFile
+        self.activeFile = activeFile
+        self.unevictable = unevictable
+        self.slabReclaimable = slabReclaimable
+        self.slabUnreclaimable = slabUnreclaimable
+        self.slab = slab
+        self.pgfault = pgfault
+        self.pgmajfault = pgmajfault
+        self.workingsetRefaultAnon = workingsetRefaultAnon
+        self.workingsetRefaultFile = workingsetRefaultFile
+        self.malformedLines = malformedLines
+    }
+
+    private static let keys = KeyTable([
+        "anon", "file", "kernel", "kernel_stack", "pagetables", "sock", "shmem", "file_mapped",
+        "file_dirty", "file_writeback", "swapcached", "anon_thp", "inactive_anon", "active_anon",
+        "inactive_file", "active_file", "unevictable", "slab_reclaimable", "slab_unreclaimable",
+        "slab", "pgfault", "pgmajfault", "workingset_refault_anon", "workingset_refault_file",
+    ])
+
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryStat {
+        let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
+        return MemoryStat(
+            anon: s[0].number, file: s[1].number, kernel: s[2].number,
+            kernelStack: s[3].number, pagetables: s[4].number, sock: s[5].number,
+            shmem: s[6].number, fileMapped: s[7].number, fileDirty: s[8].number,
+            fileWriteback: s[9].number, swapcached: s[10].number, anonThp: s[11].number,
+            inactiveAnon: s[12].number, activeAnon: s[13].number, inactiveFile: s[14].number,
+            activeFile: s[15].number, unevictable: s[16].number, slabReclaimable: s[17].number,
+            slabUnreclaimable: s[18].number, slab: s[19].number, pgfault: s[20].number,
+            pgmajfault: s[21].number, workingsetRefaultAnon: s[22].number,
+            workingsetRefaultFile: s[23].number, malformedLines: malformed)
+    }
+}

@@ -1,0 +1,58 @@
+import KubemeterParsers
+
+/// What one collection read from one cgroup directory. A field is nil when its file was absent or
+/// unreadable: renderers then leave the series out rather than write a 0 (metrics-server drops a
+/// whole pod when a container reports 0 CPU or 0 memory).
+public struct CgroupSample: Sendable, Equatable {
+    /// `cpu.stat`.
+    public var cpu: CPUStat?
+    /// `memory.current`, bytes. Absent at the root cgroup and without the memory controller.
+    public var memoryCurrent: UInt64?
+    /// `memory.stat`.
+    public var memoryStat: MemoryStat?
+    /// `memory.swap.current`, bytes. Absent without swap accounting.
+    public var swapCurrent: UInt64?
+    /// `memory.swap.max`.
+    public var swapMax: CgroupLimit?
+
+    public init(
+        cpu: CPUStat? = nil, memoryCurrent: UInt64? = nil, memoryStat: MemoryStat? = nil,
+        swapCurrent: UInt64? = nil, swapMax: CgroupLimit? = nil
+    ) {
+        self.cpu = cpu
+        self.memoryCurrent = memoryCurrent
+        self.memoryStat = memoryStat
+        self.swapCurrent = swapCurrent
+        self.swapMax = swapMax
+    }
+}
+
+extension CgroupSample {
+    /// Cumulative CPU time in core-seconds: `cpu.stat usage_usec` / 1e6 (cAdvisor and the kubelet).
+    public var cpuUsageSeconds: Double? {
+        cpu?.usageUsec.map { Double($0) / 1e6 }
+    }
+
+    /// The kubelet's working set: `memory.current` - `inactive_file`, floored at 0
+    /// (google/cadvisor container/libcontainer/handler.go, setMemoryStats, on cgroup v2).
+    /// Without `inactive_file` cAdvisor subtracts nothing; so do we.
+    public var memoryWorkingSetBytes: UInt64? {
+        guard let usage = memoryCurrent else { return nil }
+        return ResourceFormulas.workingSet(usage: usage, inactiveFile: memoryStat?.inactiveFile ?? 0)
+    }
+
+    /// The swap limit the kubelet reports as `container_swap_limit_bytes`: `memory.swap.max` when
+    /// it is a number; nothing when it is `max` (the kubelet sets no SwapAvailableBytes then).
+    public var swapLimitBytes: UInt64? {
+        if case .limited(let bytes) = swapMax { return bytes }
+        return nil
+    }
+}
+
+/// The formulas shared by containers, pods and the node, written once. docs/metrics.md states each.
+public enum ResourceFormulas {
+    /// usage - inactive_file, floored at 0.
+    public static func workingSet(usage: UInt64, inactiveFile: UInt64) -> UInt64 {
+        usage > inactiveFile ? usage - inactiveFile : 0
+    }
+}

@@ -1,0 +1,120 @@
+import KubemeterParsers
+
+/// One collection of the whole node: the single model every renderer reads.
+public struct NodeSnapshot: Sendable {
+    /// Wall-clock time of the collection, in milliseconds since the Unix epoch.
+    public var timestampMilliseconds: Int64
+    public var node: NodeUsage
+    /// Pods with a known namespace and name, sorted by namespace, name, uid.
+    public var pods: [PodUsage]
+    /// True when the collection as a whole failed (the kubelet's `resource_scrape_error` 1).
+    /// A vanished or unreadable container never sets it.
+    public var scrapeFailed: Bool
+    /// What this collection skipped, and why; exported as the agent's own health.
+    public var problems: CollectionProblems
+
+    public init(
+        timestampMilliseconds: Int64, node: NodeUsage, pods: [PodUsage], scrapeFailed: Bool = false,
+        problems: CollectionProblems = CollectionProblems()
+    ) {
+        self.timestampMilliseconds = timestampMilliseconds
+        self.node = node
+        self.pods = pods
+        self.scrapeFailed = scrapeFailed
+        self.problems = problems
+    }
+}
+
+/// Where a node value came from: the kubelet's own source, or the documented `/proc` fallback.
+public enum NodeValueSource: String, Sendable {
+    /// The root cgroup's `cpu.stat`.
+    case rootCgroupCPUStat = "cgroup cpu.stat"
+    /// `/proc/stat` jiffies.
+    case procStat = "/proc/stat"
+    /// The root cgroup's `memory.stat` (anon + file - inactive_file).
+    case rootCgroupMemoryStat = "cgroup memory.stat"
+    /// `/proc/meminfo` (MemTotal - MemFree - Inactive(file)).
+    case procMeminfo = "/proc/meminfo"
+}
+
+/// The node's own usage, already reduced by the kubelet's formulas (see docs/metrics.md).
+public struct NodeUsage: Sendable, Equatable {
+    public var cpuUsageSeconds: Double?
+    public var cpuSource: NodeValueSource?
+    public var memoryWorkingSetBytes: UInt64?
+    public var memorySource: NodeValueSource?
+    public var swapUsageBytes: UInt64?
+
+    public init(
+        cpuUsageSeconds: Double? = nil, cpuSource: NodeValueSource? = nil,
+        memoryWorkingSetBytes: UInt64? = nil, memorySource: NodeValueSource? = nil,
+        swapUsageBytes: UInt64? = nil
+    ) {
+        self.cpuUsageSeconds = cpuUsageSeconds
+        self.cpuSource = cpuSource
+        self.memoryWorkingSetBytes = memoryWorkingSetBytes
+        self.memorySource = memorySource
+        self.swapUsageBytes = swapUsageBytes
+    }
+}
+
+/// One pod: its identity from the CRI log paths, its own (hierarchical) cgroup, and its app containers.
+public struct PodUsage: Sendable, Equatable {
+    public var namespace: String
+    public var name: String
+    public var uid: String
+    public var qosClass: String
+    public var cgroupPath: String
+    public var sample: CgroupSample
+    public var containers: [ContainerUsage]
+
+    public init(
+        namespace: String, name: String, uid: String, qosClass: String, cgroupPath: String,
+        sample: CgroupSample, containers: [ContainerUsage]
+    ) {
+        self.namespace = namespace
+        self.name = name
+        self.uid = uid
+        self.qosClass = qosClass
+        self.cgroupPath = cgroupPath
+        self.sample = sample
+        self.containers = containers
+    }
+}
+
+/// One app container (never the pod sandbox).
+public struct ContainerUsage: Sendable, Equatable {
+    public var name: String
+    public var id: String
+    public var runtime: String
+    public var cgroupPath: String
+    public var sample: CgroupSample
+    /// Seconds since the Unix epoch; see docs/metrics.md for how it is taken without the CRI.
+    public var startTimeSeconds: Double?
+
+    public init(
+        name: String, id: String, runtime: String, cgroupPath: String, sample: CgroupSample,
+        startTimeSeconds: Double?
+    ) {
+        self.name = name
+        self.id = id
+        self.runtime = runtime
+        self.cgroupPath = cgroupPath
+        self.sample = sample
+        self.startTimeSeconds = startTimeSeconds
+    }
+}
+
+/// Counts of what a collection skipped. Nothing here fails a scrape.
+public struct CollectionProblems: Sendable, Equatable {
+    /// Cgroups that disappeared between discovery and reading (pod churn).
+    public var vanishedCgroups = 0
+    /// Files present but unreadable or unparsable (each left out, counted here).
+    public var unreadableFiles = 0
+    /// Pod cgroups whose namespace and name no CRI log directory gives.
+    public var podsWithoutLogDirectory = 0
+    /// Cgroup or log directory names that looked wrong and were ignored.
+    public var skippedEntries = 0
+
+    public init() {}
+}

@@ -1,0 +1,13 @@
+import CSystemd
+
+/// Tells systemd about the service's state through `sd_notify(3)`. Outside systemd (no
+/// `NOTIFY_SOCKET`) every call is a no-op, so the agent calls it unconditionally.
+public struct SystemdNotifier: Sendable {
+    public init() {}
+
+    /// Sends `state` (e.g. `READY=1`, `STATUS=...`). Returns false when systemd could not be told.
+    @discardableResult
+    public func notify(_ state: String) -> Bool {
+        sd_notify(0, state) >= 0
+    }
+}

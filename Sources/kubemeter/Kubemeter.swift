@@ -1,0 +1,160 @@
+import ArgumentParser
+import Dispatch
+import KubemeterAgent
+import KubemeterCollector
+import KubemeterExposition
+import KubemeterHTTP
+import Logging
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+@main
+struct Kubemeter: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "A Kubernetes node agent: the kubelet's /metrics/resource, read from cgroup v2 and /proc at scrape time.",
+        discussion: """
+            kubemeter maps pod and container cgroups to names through the CRI log paths on disk \
+            (no API server, no CRI socket). Start with `kubemeter serve`, then \
+            `curl localhost:10265/metrics/resource`.
+            """,
+        subcommands: [Serve.self, Snapshot.self, Version.self],
+        defaultSubcommand: nil
+    )
+}
+
+/// The host paths, shared by `serve` and `snapshot`. These flag names are fixed: manifests and
+/// operators' scripts depend on them.
+struct HostOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Prefix for the four host paths below (a DaemonSet mounts the host at e.g. /host).", valueName: "dir"))
+    var hostRoot: String = "/"
+
+    @Option(help: ArgumentHelp("procfs of the host. Default: <host-root>/proc.", valueName: "dir"))
+    var procPath: String?
+
+    @Option(help: ArgumentHelp("""
+        cgroup v2 mount. Default: <host-root>/sys/fs/cgroup when it is a cgroup2 root, \
+        else <host-root>/sys/fs/cgroup/unified (hybrid hosts).
+        """, valueName: "dir"))
+    var cgroupPath: String?
+
+    @Option(help: ArgumentHelp("CRI pod log directory. Default: <host-root>/var/log/pods.", valueName: "dir"))
+    var podLogPath: String?
+
+    @Option(help: ArgumentHelp("CRI container log symlinks. Default: <host-root>/var/log/containers.", valueName: "dir"))
+    var containerLogPath: String?
+
+    @Option(help: ArgumentHelp("The kubepods cgroup relative to the cgroup mount (e.g. kubepods.slice). Default: found by searching.", valueName: "path"))
+    var kubepodsPath: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    var paths: HostPaths {
+        HostPaths.resolve(hostRoot: hostRoot, procPath: procPath, cgroupPath: cgroupPath,
+                          podLogPath: podLogPath, containerLogPath: containerLogPath)
+    }
+
+    func makeLogger() -> Logger {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: "kubemeter")
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the agent: serve /metrics/resource over HTTP.")
+
+    @OptionGroup var host: HostOptions
+
+    @Option(help: ArgumentHelp("Address to listen on: HOST:PORT, [IPv6]:PORT, or :PORT for all interfaces.", valueName: "address"))
+    var listenAddress: String = ":10265"
+
+    @Flag(help: "Attach the collection time to CPU and memory samples, as the kubelet does (off: samples are read at scrape time).")
+    var sampleTimestamps = false
+
+    @Option(help: "Most connections served at once; past it new connections are closed.")
+    var maxConnections = 256
+
+    @Option(help: ArgumentHelp("Seconds a client has to send a whole request head.", valueName: "seconds"))
+    var readTimeout: Double = 5
+
+    func run() throws {
+        let logger = host.makeLogger()
+        let address: ListenAddress
+        do { address = try ListenAddress(parsing: listenAddress) } catch {
+            throw ValidationError("--listen-address \(listenAddress): \(error)")
+        }
+        var http = HTTPServerConfiguration(listenAddress: address)
+        http.maxConnections = maxConnections
+        http.readTimeoutSeconds = readTimeout
+        let agent: Agent
+        do {
+            agent = try Agent(
+                configuration: AgentConfiguration(paths: host.paths, kubepodsPath: host.kubepodsPath,
+                                                  sampleTimestamps: sampleTimestamps, http: http),
+                logger: logger)
+        } catch {
+            logger.critical("cannot listen", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
+        let signals = ShutdownSignals { agent.shutdown() }
+        agent.run()
+        withExtendedLifetime(signals) {}
+        logger.info("stopped")
+    }
+}
+
+/// SIGTERM and SIGINT start a graceful shutdown.
+final class ShutdownSignals: Sendable {
+    private let sources: [any DispatchSourceSignal]
+
+    init(_ action: @escaping @Sendable () -> Void) {
+        sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: action)
+            source.resume()
+            return source
+        }
+    }
+}
+
+struct Snapshot: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Collect once and print /metrics/resource to stdout.")
+
+    @OptionGroup var host: HostOptions
+
+    @Flag(help: "Attach the collection time to CPU and memory samples, as the kubelet does.")
+    var sampleTimestamps = false
+
+    func run() throws {
+        let logger = host.makeLogger()
+        let snapshot = Collector(paths: host.paths, kubepodsPath: host.kubepodsPath, logger: logger).collect()
+        let bytes = ResourceMetricsRenderer(sampleTimestamps: sampleTimestamps).render(snapshot)
+        bytes.withUnsafeBytes { buffer in
+            var offset = 0
+            while offset < buffer.count {
+                let n = write(1, buffer.baseAddress! + offset, buffer.count - offset)
+                if n <= 0 { break }
+                offset += n
+            }
+        }
+        if snapshot.scrapeFailed { throw ExitCode.failure }
+    }
+}
+
+struct Version: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Print kubemeter's version.")
+
+    func run() {
+        print("kubemeter \(KubemeterVersion.current)")
+    }
+}

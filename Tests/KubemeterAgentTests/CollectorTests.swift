@@ -1,0 +1,55 @@
+import KubemeterCollector
+import KubemeterParsers
+import KubemeterSnapshot
+import Testing
+
+@Test func nodeFromRootCgroupFiles() {
+    let host = TemporaryDirectory()
+    host.write("sys/fs/cgroup/cgroup.controllers", "cpu memory\n")
+    host.write("sys/fs/cgroup/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
+    host.write("sys/fs/cgroup/memory.stat", "anon 1000\nfile 5000\ninactive_file 1500\n")
+    host.write("proc/stat", "cpu  1 2 3 4 5 6 7 8 0 0\nbtime 1\n")
+    host.write("proc/meminfo", "MemTotal: 100 kB\nMemFree: 10 kB\nSwapTotal: 50 kB\nSwapFree: 20 kB\n")
+    let snapshot = Collector(paths: .resolve(hostRoot: host.path)).collect()
+    #expect(snapshot.node.cpuUsageSeconds == 2.5)
+    #expect(snapshot.node.cpuSource == .rootCgroupCPUStat)
+    #expect(snapshot.node.memoryWorkingSetBytes == 4500)
+    #expect(snapshot.node.memorySource == .rootCgroupMemoryStat)
+    #expect(snapshot.node.swapUsageBytes == 30 * 1024)
+    #expect(!snapshot.scrapeFailed)
+    #expect(snapshot.pods.isEmpty)
+}
+
+@Test func nodeFallsBackToProc() {
+    let host = TemporaryDirectory()
+    host.write("sys/fs/cgroup/unified/cgroup.controllers", "\n")
+    // user nice system idle iowait irq softirq steal: busy = 100+20+30+6+7+8 = 171 ticks
+    host.write("proc/stat", "cpu  100 20 30 4000 5 6 7 8 0 0\ncpu0 1 1 1 1 1 1 1 1 0 0\nbtime 1\n")
+    host.write("proc/meminfo", "MemTotal: 1000 kB\nMemFree: 300 kB\nInactive(file): 200 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
+    let snapshot = Collector(paths: .resolve(hostRoot: host.path)).collect()
+    #expect(snapshot.node.cpuSource == .procStat)
+    #expect(snapshot.node.cpuUsageSeconds == 171.0 / 100.0)
+    #expect(snapshot.node.memorySource == .procMeminfo)
+    #expect(snapshot.node.memoryWorkingSetBytes == (1000 - 300 - 200) * 1024)
+    #expect(snapshot.node.swapUsageBytes == 0)
+}
+
+@Test func nothingReadableIsAFailedScrapeNotACrash() {
+    let host = TemporaryDirectory()
+    let snapshot = Collector(paths: .resolve(hostRoot: host.path)).collect()
+    #expect(snapshot.scrapeFailed)
+    #expect(snapshot.node == NodeUsage())
+}
+
+@Test func garbageNodeFilesAreCountedNotFatal() {
+    let host = TemporaryDirectory()
+    host.write("sys/fs/cgroup/cgroup.controllers", "\n")
+    host.write("sys/fs/cgroup/cpu.stat", "")
+    host.write("proc/stat", "\u{1}\u{2}garbage\n")
+    host.write("proc/meminfo", "MemTotal: 1000 kB\nMemFree: 300 kB\n")
+    let snapshot = Collector(paths: .resolve(hostRoot: host.path)).collect()
+    #expect(snapshot.node.cpuUsageSeconds == nil)
+    #expect(snapshot.node.memoryWorkingSetBytes == 700 * 1024)
+    #expect(snapshot.problems.unreadableFiles >= 1)
+    #expect(!snapshot.scrapeFailed)
+}

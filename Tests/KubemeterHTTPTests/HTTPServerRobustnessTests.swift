@@ -1,0 +1,255 @@
+import Dispatch
+import Glibc
+import KubemeterHTTP
+import Synchronization
+import Testing
+
+/// Hostile and unlucky clients: slow, idle, too many, never reading, vanishing.
+@Suite struct HTTPServerRobustnessTests {
+    @Test func slowlorisIsCutOffWhileOthersAreServed() throws {
+        let server = try startServer { $0.readTimeoutSeconds = 1 }
+        defer { server.shutdown(gracePeriodSeconds: 0) }
+        let port = server.boundAddress.port
+
+        // At one byte per 200 ms this head would take about 9 s to arrive.
+        let head = Array("GET / HTTP/1.1\r\nHost: node\r\nUser-Agent: slowloris/1.0\r\n\r\n".utf8)
+        let slow = try TestClient(port: port)
+        var sent = 0
+        var servedMeanwhile = 0
+        while sent < head.count {
+            guard (try? slow.send([head[sent]])) != nil else { break }
+            sent += 1
+            if sent % 3 == 0 {
+                let other = try TestClient(port: port)
+                try other.send("GET / HTTP/1.1\r\nHost: node\r\n\r\n")
+                if try other.readResponse().status == 200 { servedMeanwhile += 1 }
+            }
+            if slow.isReadable(withinMilliseconds: 200) { break }
+        }
+        let (bytes, ending) = slow.readUntilClosed()
+        #expect(sent < head.count, "the whole head went through: the server never cut the client off")
+        #expect(servedMeanwhile >= 1)
+        #expect(ending == .endOfFile || ending == .reset)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.isEmpty || text.hasPrefix("HTTP/1.1 408 "))
+        #expect(server.statistics.readTimeouts == 1)
+    }
+
+    @Test func threeHundredIdleConnectionsDoNotBlockARequest() throws {
+        let server = try startServer { $0.maxConnections = 400 }
+        defer { server.shutdown(gracePeriodSeconds: 0) }
+        let port = server.boundAddress.port
+        let idle = try (0..<300).map { _ in try TestClient(port: port) }
+
+        let client = try TestClient(port: port)
+        try client.send("GET /metrics HTTP/1.1\r\nHost: node\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+
+        // The idle ones were accepted and are still served.
+        #expect(eventually { server.statistics.connectionsAccepted == 301 })
+        for index in [0, 150, 299] {
+            try idle[index].send("GET / HTTP/1.1\r\n\r\n")
+            #expect(try idle[index].readResponse().status == 200)
+        }
+        #expect(server.statistics.connectionsRejected == 0)
+    }
+
+    @Test func connectionsPastTheLimitAreClosedWhileExistingOnesWork() throws {
+        // Long read timeout: an accepted idle third connection must not be closed for being idle.
+        let server = try startServer {
+            $0.maxConnections = 2
+            $0.readTimeoutSeconds = 60
+        }
+        defer { server.shutdown(gracePeriodSeconds: 0) }
+        let port = server.boundAddress.port
+        let first = try TestClient(port: port)
+        let second = try TestClient(port: port)
+        for client in [first, second] {
+            try client.send("GET / HTTP/1.1\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+        }
+
+        let third = try TestClient(port: port, timeoutSeconds: 3)
+        let (bytes, ending) = third.readUntilClosed()
+        #expect(ending == .endOfFile || ending == .reset)
+        let text = String(decoding: bytes, as: UTF8.self)
+        #expect(text.isEmpty || text.hasPrefix("HTTP/1.1 503 "))
+        #expect(server.statistics.connectionsRejected == 1)
+
+        try first.send("GET /metrics HTTP/1.1\r\n\r\n")
+        #expect(try first.readResponse().status == 200)
+    }
+
+    @Test func aClientThatNeverReadsIsCutOffWithoutBlockingOthers() throws {
+        let server = try startServer { $0.writeTimeoutSeconds = 1 }
+        defer { server.shutdown(gracePeriodSeconds: 0) }
+        let port = server.boundAddress.port
+
+        // A small receive window keeps the 8 MiB from disappearing into kernel buffers.
+        let stuck = try TestClient(port: port, receiveBufferBytes: 4096)
+        try stuck.send("GET /big HTTP/1.1\r\nHost: node\r\n\r\n")
+        #expect(eventually { server.statistics.requestsHandled == 1 })
+
+        let other = try TestClient(port: port)
+        try other.send("GET / HTTP/1.1\r\n\r\n")
+        #expect(try other.readResponse().bodyText == "hello\n")
+
+        #expect(eventually { server.statistics.writeTimeouts == 1 })
+        let (bytes, ending) = stuck.readUntilClosed()
+        #expect(bytes.count < bigBody.count)
+        #expect(ending == .reset || ending == .endOfFile)
+
+        try other.send("GET / HTTP/1.1\r\n\r\n")
+        #expect(try other.readResponse().status == 200)
+    }
+
+    @Test func clientsVanishingMidResponseDoNotHurtTheServer() throws {
+        let server = try startServer()
+        defer { server.shutdown(gracePeriodSeconds: 0) }
+        let port = server.boundAddress.port
+
+        for _ in 0..<3 {
+            let leaving = try TestClient(port: port)
+            try leaving.send("GET /big HTTP/1.1\r\n\r\n")
+            #expect(leaving.receiveSome(65_536) > 0)
+            leaving.abort()
+        }
+        // Gone before the (slow) handler even answers; and gone with a polite FIN.
+        let early = try TestClient(port: port)
+        try early.send("GET /slow HTTP/1.1\r\n\r\n")
+        early.abort()
+        let polite = try TestClient(port: port)
+        try polite.send("GET /big HTTP/1.1\r\n\r\n")
+        #expect(polite.receiveSome(1000) > 0)
+        polite.close()
+
+        let client = try TestClient(port: port)
+        try client.send("GET / HTTP/1.1\r\n\r\n")
+        #expect(try client.readResponse().bodyText == "hello\n")
+        #expect(eventually { server.statistics.requestsHandled == 6 })
+    }
+}
+
+/// Lifecycle: binding, adopting a socket, shutting down.
+@Suite struct HTTPServerLifecycleTests {
+    @Test func shutdownFinishesInFlightRequestsThenReturnsRunAndClosesTheListener() throws {
+        let server = try HTTPServer(
+            configuration: HTTPServerConfiguration(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
+            handler: testHandler
+        )
+        let port = server.boundAddress.port
+        #expect(port != 0)
+        let runReturned = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            server.run()
+            runReturned.signal()
+        }
+
+        let idle = try TestClient(port: port)
+        try idle.send("GET / HTTP/1.1\r\n\r\n")
+        #expect(try idle.readResponse().status == 200)
+
+        let inFlight = try TestClient(port: port)
+        try inFlight.send("GET /slow HTTP/1.1\r\n\r\n")
+        #expect(eventually { server.statistics.requestsHandled == 2 })
+
+        server.shutdown(gracePeriodSeconds: 5)
+        #expect(runReturned.wait(timeout: .now() + 5) == .success)
+
+        let slow = try inFlight.readResponse()
+        #expect(slow.status == 200)
+        #expect(slow.bodyText == "slow\n")
+        #expect(slow.header("Connection") == "close")
+        #expect(idle.readUntilClosed().ending == .endOfFile)
+        #expect(throws: TestClientError.self) { try TestClient(port: port) }
+
+        server.shutdown(gracePeriodSeconds: 1)  // a second call is harmless
+        server.run()  // and run() after shutdown returns at once
+    }
+
+    @Test func shutdownBeforeRunClosesTheListener() throws {
+        let server = try HTTPServer(
+            configuration: HTTPServerConfiguration(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
+            handler: testHandler
+        )
+        server.shutdown(gracePeriodSeconds: 0)
+        #expect(throws: TestClientError.self) { try TestClient(port: server.boundAddress.port) }
+        server.start()
+    }
+
+    @Test func bindErrorNamesTheAddressAndErrno() throws {
+        let server = try startServer()
+        defer { server.shutdown(gracePeriodSeconds: 0) }
+        let taken = ListenAddress(host: "127.0.0.1", port: server.boundAddress.port)
+        let error = #expect(throws: HTTPServerError.self) {
+            try HTTPServer(configuration: HTTPServerConfiguration(listenAddress: taken), handler: testHandler)
+        }
+        #expect(error?.kind == .bind)
+        #expect(error?.errorNumber == EADDRINUSE)
+        #expect(error?.description == "cannot bind 127.0.0.1:\(taken.port): Address already in use (errno 98)")
+    }
+
+    @Test func unresolvableHostIsAnError() {
+        let address = ListenAddress(host: "no-such-host.invalid", port: 0)
+        let error = #expect(throws: HTTPServerError.self) {
+            try HTTPServer(configuration: HTTPServerConfiguration(listenAddress: address), handler: testHandler)
+        }
+        #expect(error?.kind == .addressResolution)
+    }
+
+    @Test func allInterfacesAndLocalhostBind() throws {
+        let any = try startServer(host: "")
+        defer { any.shutdown(gracePeriodSeconds: 0) }
+        #expect(any.boundAddress.host == "::" || any.boundAddress.host == "0.0.0.0")
+        // Dual-stack: IPv4 clients reach the "::" listener.
+        let client = try TestClient(port: any.boundAddress.port)
+        try client.send("GET / HTTP/1.1\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+
+        let local = try startServer(host: "localhost")
+        defer { local.shutdown(gracePeriodSeconds: 0) }
+        #expect(local.boundAddress.host == "127.0.0.1")
+    }
+
+    @Test func servesAnInheritedListeningSocket() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        try #require(fd >= 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        try #require(bound == 0 && listen(fd, 16) == 0)
+
+        let server = try HTTPServer(
+            listeningSocket: fd,
+            configuration: HTTPServerConfiguration(listenAddress: ListenAddress(host: "", port: 0)),
+            handler: testHandler
+        )
+        server.start()
+        defer { server.shutdown(gracePeriodSeconds: 0) }
+        #expect(server.boundAddress.host == "127.0.0.1")
+        let client = try TestClient(port: server.boundAddress.port)
+        try client.send("GET / HTTP/1.1\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+    }
+
+    @Test func refusesADescriptorThatIsNotAListeningSocket() throws {
+        var ends: [Int32] = [-1, -1]
+        try #require(pipe(&ends) == 0)
+        defer { close(ends[0]); close(ends[1]) }
+        let unlistened = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(unlistened) }
+        for fd in [ends[0], unlistened, -1] {
+            let error = #expect(throws: HTTPServerError.self) {
+                try HTTPServer(
+                    listeningSocket: fd,
+                    configuration: HTTPServerConfiguration(listenAddress: ListenAddress(host: "", port: 0)),
+                    handler: testHandler
+                )
+            }
+            #expect(error?.kind == .invalidListeningSocket)
+        }
+    }
+}

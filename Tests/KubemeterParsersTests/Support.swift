@@ -1,0 +1,74 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Testing
+@testable import KubemeterParsers
+
+/// Fixture files live next to this file; found through `#filePath` (no Bundle, no Foundation).
+enum Fixture {
+    static let directory: String = {
+        let path = "\(#filePath)"
+        let cut = path.lastIndex(of: "/")!
+        return String(path[..<cut]) + "/Fixtures/"
+    }()
+
+    /// The fixture's bytes exactly as stored.
+    static func bytes(_ name: String) throws -> [UInt8] {
+        let path = directory + name
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { throw FixtureError(path: path) }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { throw FixtureError(path: path) }
+            if n == 0 { break }
+            result.append(contentsOf: chunk[0..<n])
+        }
+        return result
+    }
+
+    static func text(_ name: String) throws -> String {
+        String(decoding: try bytes(name), as: UTF8.self)
+    }
+}
+
+struct FixtureError: Error, CustomStringConvertible {
+    let path: String
+    var description: String { "cannot read fixture \(path)" }
+}
+
+/// The error a parse threw, or nil when it returned.
+func parseError<T: KernelFile>(_ type: T.Type, _ bytes: [UInt8]) -> ParseError? {
+    do {
+        _ = try T.parse(bytes)
+        return nil
+    } catch {
+        return error
+    }
+}
+
+func parseError<T: KernelFile>(_ type: T.Type, _ text: String) -> ParseError? {
+    parseError(type, Array(text.utf8))
+}
+
+/// A deterministic generator (SplitMix64), so every run of the fuzz tests sees the same inputs.
+struct SplitMix64: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Text lines joined with a newline after each, as the kernel writes them.
+func lines(_ lines: String...) -> String {
+    lines.map { $0 + "\n" }.joined()
+}

@@ -1,0 +1,110 @@
+"""End-to-end tests: the real kubemeter binary on fake-node trees, scraped over HTTP and read back
+with a real Prometheus text parser (Debian's python3-prometheus-client)."""
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+FAKE_NODE = os.path.join(os.path.dirname(ROOT), "shared", "tools", "fake-node")
+sys.path.insert(0, os.path.dirname(__file__))
+
+
+@pytest.fixture(scope="session")
+def kubemeter_bin():
+    path = os.environ.get("KUBEMETER_BIN", os.path.join(ROOT, ".build", "debug", "kubemeter"))
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"kubemeter binary not found at {path}: run `swift build` (make e2e does)")
+    return path
+
+
+def make_fake_node(out, pods, containers, driver, runtime, seed=1):
+    if not os.path.exists(FAKE_NODE):
+        pytest.fail(f"fake-node not found at {FAKE_NODE} (shared/ sits beside the project root)")
+    subprocess.run([sys.executable, FAKE_NODE, str(out), "--pods", str(pods), "--containers", str(containers),
+                    "--driver", driver, "--runtime", runtime, "--seed", str(seed)],
+                   check=True, stdout=subprocess.DEVNULL)
+    return str(out)
+
+
+@pytest.fixture
+def fake_node(tmp_path):
+    counter = iter(range(1000))
+
+    def make(pods=5, containers=2, driver="systemd", runtime="containerd", seed=1):
+        return make_fake_node(tmp_path / f"node{next(counter)}", pods, containers, driver, runtime, seed)
+    return make
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Agent:
+    """A running `kubemeter serve`; stopped with SIGTERM, which must end it with status 0."""
+
+    def __init__(self, binary, args, log_path):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self.log = open(log_path, "w")
+        self.proc = subprocess.Popen([binary, "serve", "--listen-address", f"127.0.0.1:{self.port}"] + args,
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            if self.proc.poll() is not None or time.time() > deadline:
+                self.stop()
+                pytest.fail(f"agent did not come up; log:\n{self.logs()}")
+            time.sleep(0.05)
+
+    def get(self, path, headers=None):
+        req = urllib.request.Request(self.base + path, headers=headers or {})
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, dict(r.headers), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read()
+
+    def logs(self):
+        self.log.flush()
+        with open(self.log_path) as f:
+            return f.read()
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+                raise AssertionError("agent did not stop within 15 s of SIGTERM")
+        self.log.close()
+        return self.proc.returncode
+
+
+@pytest.fixture
+def agent(kubemeter_bin, tmp_path):
+    started = []
+
+    def start(*args):
+        a = Agent(kubemeter_bin, list(args), str(tmp_path / f"agent{len(started)}.log"))
+        started.append(a)
+        return a
+    yield start
+    for a in started:
+        code = a.stop()
+        assert code == 0, f"agent exited with {code}; log:\n{a.logs()}"
