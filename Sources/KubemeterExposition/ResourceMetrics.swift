@@ -86,17 +86,17 @@ public struct ResourceMetricsRenderer: Sendable {
         }
 
         containerFamily(Self.containerCPU) { $0.sample.cpuUsageSeconds }
-        containerFamily(Self.containerMemory) { $0.sample.memoryWorkingSetBytes.map(Double.init) }
+        containerFamily(Self.containerMemory) { $0.sample.memoryWorkingSetBytes.map { Double($0) } }
         // The kubelet leaves out start times at or before the epoch and never timestamps them.
         containerFamily(Self.containerStart, timestamped: false) { c in c.startTimeSeconds.flatMap { $0 > 0 ? $0 : nil } }
-        containerFamily(Self.containerSwapLimit) { $0.sample.swapLimitBytes.map(Double.init) }
-        containerFamily(Self.containerSwap) { $0.sample.swapCurrent.map(Double.init) }
+        containerFamily(Self.containerSwapLimit) { $0.sample.swapLimitBytes.map { Double($0) } }
+        containerFamily(Self.containerSwap) { $0.sample.swapCurrent.map { Double($0) } }
         nodeFamily(Self.nodeCPU, snapshot.node.cpuUsageSeconds)
-        nodeFamily(Self.nodeMemory, snapshot.node.memoryWorkingSetBytes.map(Double.init))
-        nodeFamily(Self.nodeSwap, snapshot.node.swapUsageBytes.map(Double.init))
+        nodeFamily(Self.nodeMemory, snapshot.node.memoryWorkingSetBytes.map { Double($0) })
+        nodeFamily(Self.nodeSwap, snapshot.node.swapUsageBytes.map { Double($0) })
         podFamily(Self.podCPU) { $0.sample.cpuUsageSeconds }
-        podFamily(Self.podMemory) { $0.sample.memoryWorkingSetBytes.map(Double.init) }
-        podFamily(Self.podSwap) { $0.sample.swapCurrent.map(Double.init) }
+        podFamily(Self.podMemory) { $0.sample.memoryWorkingSetBytes.map { Double($0) } }
+        podFamily(Self.podSwap) { $0.sample.swapCurrent.map { Double($0) } }
         open(Self.scrapeError, &w)
         w.sample(Self.scrapeError.name, value: snapshot.scrapeFailed ? 1 : 0)
         return w.bytes

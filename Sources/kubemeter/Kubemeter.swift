@@ -113,7 +113,7 @@ struct Serve: ParsableCommand {
 }
 
 /// SIGTERM and SIGINT start a graceful shutdown.
-final class ShutdownSignals: Sendable {
+final class ShutdownSignals {
     private let sources: [any DispatchSourceSignal]
 
     init(_ action: @escaping @Sendable () -> Void) {

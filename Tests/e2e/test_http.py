@@ -5,8 +5,16 @@ import subprocess
 import pytest
 
 
+class Result:
+    def __init__(self, proc):
+        # Decoded by hand: text mode would fold the CRLFs this test looks at.
+        self.returncode = proc.returncode
+        self.stdout = proc.stdout.decode()
+        self.stderr = proc.stderr.decode()
+
+
 def curl(*args):
-    return subprocess.run(["curl", "-sS", *args], capture_output=True, text=True, timeout=30)
+    return Result(subprocess.run(["curl", "-sS", *args], capture_output=True, timeout=30))
 
 
 @pytest.fixture

@@ -1,0 +1,72 @@
+/// The links of `/var/log/containers`, indexed for the join with container cgroups: whole IDs by
+/// ID, cut ones by pod (namespace and name). One listing, no stat, no readlink here.
+///
+/// The kubelet makes a link `<pod>_<namespace>_<container>-<id>.log` for every app container
+/// once its log file exists, never for a sandbox, and removes it with the container
+/// (pkg/kubelet/kuberuntime/kuberuntime_container.go `startContainer`, `removeContainerLog`;
+/// dangling links are swept by kuberuntime_gc.go `evictPodLogsDirectories`). Their targets are
+/// absolute host paths, so they dangle under another mount point: only names are read.
+struct ContainerLogIndex {
+    struct Link {
+        /// The link's file name inside the directory (for `readlink`).
+        var fileName: String
+        var parsed: ContainerLogName
+    }
+
+    struct PodKey: Hashable {
+        var namespace: String
+        var name: String
+    }
+
+    let directory: String
+    private(set) var wholeLinksByID: [String: [Link]] = [:]
+    private(set) var truncatedLinksByPod: [PodKey: [Link]] = [:]
+
+    init(directory: String, fileSystem: FileSystemAccess, counters: inout DiscoveryCounters) {
+        self.directory = directory
+        let entries: [FileSystem.Entry]
+        do {
+            entries = try fileSystem.entries(directory)
+        } catch {
+            return
+        }
+        for entry in entries {
+            guard let parsed = ContainerLogName(parsing: entry.name) else {
+                counters.skippedEntries += 1
+                continue
+            }
+            let link = Link(fileName: entry.name, parsed: parsed)
+            if parsed.isTruncated {
+                truncatedLinksByPod[PodKey(namespace: parsed.namespace, name: parsed.pod), default: []].append(link)
+            } else {
+                wholeLinksByID[parsed.idPrefix, default: []].append(link)
+            }
+        }
+    }
+
+    func path(of link: Link) -> String { Path.join(directory, link.fileName) }
+}
+
+/// Where a `/var/log/containers` link points: `<podLogsDir>/<namespace>_<pod>_<uid>/<container>/<n>.log`
+/// (kubelet pkg/kubelet/kuberuntime/helpers.go `BuildContainerLogsDirectory`,
+/// `buildContainerLogsPath`). The target is whole even when the link's name was cut.
+struct ContainerLogTarget: Equatable {
+    var pod: PodLogDirectoryName
+    var container: String
+    /// `n` of `<n>.log`: the restart count, so the newer of two instances has the larger one.
+    var restartCount: Int?
+
+    /// Parses the last three components of `target`; the directory above them (the kubelet's
+    /// `podLogsDir`) may be anything.
+    init?(parsing target: String) {
+        let components = target.split(separator: "/")
+        guard components.count >= 3,
+              let pod = PodLogDirectoryName(parsing: String(components[components.count - 3])),
+              KubernetesNameRules.isDNS1123Label(components[components.count - 2]),
+              components[components.count - 1].hasSuffix(".log")
+        else { return nil }
+        self.pod = pod
+        self.container = String(components[components.count - 2])
+        self.restartCount = Int(components[components.count - 1].dropLast(".log".utf8.count))
+    }
+}

@@ -1,0 +1,27 @@
+/// The result of one `PodDiscovery.discover()`: the pods found, and counts of what was passed over.
+public struct DiscoveryReport: Sendable {
+    /// Sorted by namespace, name, UID.
+    public var pods: [DiscoveredPod]
+    /// Absolute path of the kubepods root used, `nil` when none was found (or the configured one is absent).
+    public var kubepodsPath: String?
+    /// Pod cgroups not reported because no `/var/log/pods/<namespace>_<pod>_<uid>` directory names
+    /// them (no directory, or only a legacy `/var/log/pods/<uid>` one).
+    public var podCgroupsWithoutLogDirectory: Int
+    /// Names that looked wrong and were ignored: unexpected cgroup directories in the pod tree,
+    /// unparsable log entries, links that contradict or cannot be resolved, and directories that
+    /// could not be read for a reason other than vanishing (e.g. EACCES).
+    public var skippedEntries: Int
+    /// Directories or links that vanished (ENOENT, ENODEV, ENOTDIR) between listing and reading: churn.
+    public var vanishedEntries: Int
+
+    public init(
+        pods: [DiscoveredPod] = [], kubepodsPath: String? = nil, podCgroupsWithoutLogDirectory: Int = 0,
+        skippedEntries: Int = 0, vanishedEntries: Int = 0
+    ) {
+        self.pods = pods
+        self.kubepodsPath = kubepodsPath
+        self.podCgroupsWithoutLogDirectory = podCgroupsWithoutLogDirectory
+        self.skippedEntries = skippedEntries
+        self.vanishedEntries = vanishedEntries
+    }
+}

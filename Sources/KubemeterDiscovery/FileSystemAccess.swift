@@ -1,0 +1,13 @@
+/// The three file system operations discovery uses, as values, so that tests can count the
+/// calls (the efficiency promise: one listing per directory) and make a directory vanish at an
+/// exact moment (churn). Production code always uses `live`.
+struct FileSystemAccess: Sendable {
+    var subdirectories: @Sendable (String) throws(FileSystemError) -> FileSystem.Subdirectories
+    var entries: @Sendable (String) throws(FileSystemError) -> [FileSystem.Entry]
+    var readLink: @Sendable (String) throws(FileSystemError) -> String
+
+    static let live = FileSystemAccess(
+        subdirectories: { path throws(FileSystemError) in try FileSystem.subdirectories(of: path) },
+        entries: { path throws(FileSystemError) in try FileSystem.entries(of: path) },
+        readLink: { path throws(FileSystemError) in try FileSystem.readLink(path) })
+}

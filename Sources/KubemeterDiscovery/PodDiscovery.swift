@@ -1,0 +1,88 @@
+/// Finds the pods and containers of this node from the cgroup v2 tree and the CRI log paths on
+/// disk: no API server, no CRI socket.
+///
+/// One `discover()`: find the kubepods root (configured, or a bounded search), list it, its QoS
+/// levels and each pod cgroup once; list `/var/log/pods` once (UID -> namespace, name) and
+/// `/var/log/containers` once (container ID -> container name); join by UID and by ID with
+/// dictionaries. `readlink` only for cut link names that stay ambiguous. Nothing is cached
+/// between calls, so every call sees the node as it is now.
+public struct PodDiscovery: Sendable {
+    public let configuration: DiscoveryConfiguration
+
+    let fileSystem: FileSystemAccess
+
+    public init(configuration: DiscoveryConfiguration) {
+        self.init(configuration: configuration, fileSystem: .live)
+    }
+
+    init(configuration: DiscoveryConfiguration, fileSystem: FileSystemAccess) {
+        self.configuration = configuration
+        self.fileSystem = fileSystem
+    }
+
+    /// Never throws and never crashes: a missing directory gives an empty report, a directory
+    /// that vanishes mid-walk is counted in `vanishedEntries`, an odd name in `skippedEntries`.
+    public func discover() -> DiscoveryReport {
+        var counters = DiscoveryCounters()
+        let kubepodsRoot: String?
+        if let configured = configuration.kubepodsPath {
+            kubepodsRoot = Path.join(configuration.cgroupRoot, configured)
+        } else {
+            kubepodsRoot = KubepodsRootFinder(cgroupRoot: configuration.cgroupRoot, fileSystem: fileSystem).find(counters: &counters)
+        }
+        guard let kubepodsRoot,
+              let podCgroups = PodCgroupWalker(kubepodsRoot: kubepodsRoot, fileSystem: fileSystem).walk(counters: &counters)
+        else {
+            return report(pods: [], kubepodsPath: nil, counters)
+        }
+        guard !podCgroups.isEmpty else {
+            return report(pods: [], kubepodsPath: kubepodsRoot, counters)
+        }
+
+        let podLogs = PodLogIndex(directory: configuration.podLogDirectory, fileSystem: fileSystem, counters: &counters)
+        var named: [(cgroup: PodCgroup, names: PodLogDirectoryName)] = []
+        for pod in podCgroups {
+            if let names = podLogs[pod.uid] {
+                named.append((pod, names))
+            } else {
+                counters.podCgroupsWithoutLogDirectory += 1
+            }
+        }
+
+        let containerLogs = ContainerLogIndex(directory: configuration.containerLogDirectory, fileSystem: fileSystem, counters: &counters)
+        let containerNames = ContainerLogJoin(index: containerLogs, fileSystem: fileSystem).containerNames(
+            for: named.map {
+                ContainerLogJoin.NamedPod(
+                    namespace: $0.names.namespace, name: $0.names.name, uid: $0.cgroup.uid,
+                    containerIDs: $0.cgroup.containers.map(\.id))
+            },
+            counters: &counters)
+
+        let pods = named.map { pod, names in
+            var containers: [DiscoveredContainer] = []
+            var unnamed: [String] = []
+            for container in pod.containers {
+                if let name = containerNames[container.id] {
+                    containers.append(DiscoveredContainer(
+                        name: name, id: container.id, runtime: container.runtime, cgroupPath: container.path))
+                } else {
+                    unnamed.append(container.id)
+                }
+            }
+            containers.sort { ($0.name, $0.id) < ($1.name, $1.id) }
+            return DiscoveredPod(
+                namespace: names.namespace, name: names.name, uid: pod.uid, qos: pod.qos, cgroupPath: pod.path,
+                containers: containers, unnamedContainerIDs: unnamed.sorted())
+        }
+        return report(
+            pods: pods.sorted { ($0.namespace, $0.name, $0.uid) < ($1.namespace, $1.name, $1.uid) },
+            kubepodsPath: kubepodsRoot, counters)
+    }
+
+    private func report(pods: [DiscoveredPod], kubepodsPath: String?, _ counters: DiscoveryCounters) -> DiscoveryReport {
+        DiscoveryReport(
+            pods: pods, kubepodsPath: kubepodsPath,
+            podCgroupsWithoutLogDirectory: counters.podCgroupsWithoutLogDirectory,
+            skippedEntries: counters.skippedEntries, vanishedEntries: counters.vanishedEntries)
+    }
+}

@@ -1,0 +1,172 @@
+import Dispatch
+import Synchronization
+import Testing
+@testable import KubemeterDiscovery
+
+/// Counts and records the file system calls of one discovery; wraps the live file system.
+/// Safe to share: all state is behind the Mutex.
+final class RecordingFileSystem: Sendable {
+    struct Calls {
+        var listed: [String] = []
+        var entries: [String] = []
+        var readLinks: [String] = []
+    }
+
+    let calls = Mutex(Calls())
+    /// Called after a directory was listed and before its listing is returned: lets a test
+    /// remove something at exactly that moment.
+    let afterListing: @Sendable (String) -> Void
+    let beforeReadLink: @Sendable (String) -> Void
+
+    init(afterListing: @escaping @Sendable (String) -> Void = { _ in }, beforeReadLink: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.afterListing = afterListing
+        self.beforeReadLink = beforeReadLink
+    }
+
+    var access: FileSystemAccess {
+        FileSystemAccess(
+            subdirectories: { path throws(FileSystemError) in
+                self.calls.withLock { $0.listed.append(path) }
+                let listing = try FileSystem.subdirectories(of: path)
+                self.afterListing(path)
+                return listing
+            },
+            entries: { path throws(FileSystemError) in
+                self.calls.withLock { $0.entries.append(path) }
+                return try FileSystem.entries(of: path)
+            },
+            readLink: { path throws(FileSystemError) in
+                self.calls.withLock { $0.readLinks.append(path) }
+                self.beforeReadLink(path)
+                return try FileSystem.readLink(path)
+            })
+    }
+}
+
+@Suite struct ChurnAndCostTests {
+    /// One listing per directory walked, one of each log directory, no readlink for whole IDs.
+    @Test(arguments: Driver.allCases)
+    func listsEachDirectoryOnce(driver: Driver) throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let node = NodeFixture(tree: tree, driver: driver, runtime: .crio)
+        var ids = IDSource(seed: 40)
+        let pods = (0..<6).map { ids.pod("default", "pod-\($0)", qos: [.guaranteed, .burstable, .besteffort][$0 % 3], containers: ["a", "b"]) }
+        pods.forEach(node.add)
+        tree.makeDirectory("sys/fs/cgroup/system.slice/containerd.service")
+        let recorder = RecordingFileSystem()
+
+        let report = PodDiscovery(configuration: node.configuration(), fileSystem: recorder.access).discover()
+
+        #expect(report.pods.count == 6)
+        let calls = recorder.calls.withLock { $0 }
+        let qosLevels = driver == .systemd
+            ? ["kubepods.slice/kubepods-burstable.slice", "kubepods.slice/kubepods-besteffort.slice"]
+            : ["kubepods/burstable", "kubepods/besteffort"]
+        let expected = [node.cgroupRoot, node.kubepodsAbsolute] + qosLevels.map { node.cgroupRoot + "/" + $0 }
+            + pods.map(node.podCgroupAbsolute)
+        #expect(calls.listed.sorted() == expected.sorted())  // each once: no directory listed twice
+        #expect(calls.entries.sorted() == [node.containerLogDirectory, node.podLogDirectory])
+        #expect(calls.readLinks.isEmpty)
+    }
+
+    /// A pod cgroup removed between the listing of its QoS level and its own listing.
+    @Test func aPodCgroupThatVanishesMidWalkIsCountedAndSkipped() throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
+        var ids = IDSource(seed: 41)
+        let staying = ids.pod("default", "staying", qos: .burstable, containers: ["c"])
+        let leaving = ids.pod("default", "leaving", qos: .burstable, containers: ["c"])
+        node.add(staying)
+        node.add(leaving)
+        let qosLevel = node.cgroupRoot + "/kubepods.slice/kubepods-burstable.slice"
+        let doomed = node.podCgroupAbsolute(leaving)
+        let recorder = RecordingFileSystem(afterListing: { path in
+            if path == qosLevel { TemporaryTree.removeTree(doomed) }
+        })
+
+        let report = PodDiscovery(configuration: node.configuration(), fileSystem: recorder.access).discover()
+
+        #expect(report.pods == [node.expected(staying)])
+        #expect(report.vanishedEntries == 1)
+        #expect(report.podCgroupsWithoutLogDirectory == 0)
+    }
+
+    /// A QoS level (or the whole tree) removed after the root listing named it.
+    @Test func aQoSLevelThatVanishesIsCounted() throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let node = NodeFixture(tree: tree, driver: .cgroupfs, runtime: .docker)
+        var ids = IDSource(seed: 42)
+        let guaranteed = ids.pod("default", "g", qos: .guaranteed, containers: ["c"])
+        node.add(guaranteed)
+        node.add(ids.pod("default", "b", qos: .besteffort, containers: ["c"]))
+        let kubepods = node.kubepodsAbsolute
+        let recorder = RecordingFileSystem(afterListing: { path in
+            if path == kubepods { TemporaryTree.removeTree(kubepods + "/besteffort") }
+        })
+        let report = PodDiscovery(configuration: node.configuration(), fileSystem: recorder.access).discover()
+        #expect(report.pods == [node.expected(guaranteed)])
+        #expect(report.vanishedEntries == 1)
+    }
+
+    /// A cut link swept between the listing and its readlink.
+    @Test func aLinkThatVanishesBeforeReadlinkIsCounted() throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
+        var ids = IDSource(seed: 43)
+        let (name, app) = JoinTests.namesCut(keptHexDigits: 1, namespace: "ns", container: "app")
+        let pod = FixturePod(
+            namespace: "ns", name: name, uid: ids.uuid(), qos: .burstable, sandboxID: ids.containerID(prefix: "9a"),
+            containers: [FixtureContainer(name: app, id: ids.containerID(prefix: "9b"))])
+        node.add(pod)
+        let recorder = RecordingFileSystem(beforeReadLink: { path in TemporaryTree.removeTree(path) })
+        let report = PodDiscovery(configuration: node.configuration(), fileSystem: recorder.access).discover()
+        #expect(recorder.calls.withLock { $0.readLinks.count } == 1)
+        #expect(report.pods == [node.expected(pod, containers: [], unnamed: [pod.sandboxID, pod.containers[0].id])])
+        #expect(report.vanishedEntries == 1)
+    }
+
+    /// Pods created and removed on another thread while discovery runs: never a crash, and
+    /// every pod reported is one that exists (or existed) with its right names.
+    @Test func discoveryDuringRealChurnReportsOnlyRealPods() throws {
+        let tree = try TemporaryTree()
+        defer { tree.remove() }
+        let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
+        var ids = IDSource(seed: 44)
+        let pods = (0..<12).map { ids.pod("churn", "pod-\($0)", qos: [.guaranteed, .burstable, .besteffort][$0 % 3], containers: ["c"]) }
+        pods.forEach(node.add)
+        let expected = Dictionary(uniqueKeysWithValues: pods.map { ($0.uid, node.expected($0)) })
+        let problems = Mutex<[String]>([])
+        let configuration = node.configuration()
+
+        DispatchQueue.concurrentPerform(iterations: 2) { worker in
+            if worker == 0 {
+                for round in 0..<150 {
+                    let pod = pods[round % pods.count]
+                    TemporaryTree.removeTree(node.podCgroupAbsolute(pod))
+                    node.addCgroups(pod)
+                }
+            } else {
+                for _ in 0..<150 {
+                    let report = PodDiscovery(configuration: configuration).discover()
+                    for pod in report.pods {
+                        guard let want = expected[pod.uid] else {
+                            problems.withLock { $0.append("unknown pod \(pod.uid)") }
+                            continue
+                        }
+                        // A pod caught half re-created may miss containers, never have wrong ones.
+                        let wrong = pod.containers.filter { !want.containers.contains($0) }
+                        if pod.name != want.name || pod.namespace != want.namespace || !wrong.isEmpty {
+                            problems.withLock { $0.append("wrong pod \(pod)") }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(problems.withLock { $0 } == [])
+        #expect(node.discover().pods == NodeFixture.sorted(Array(expected.values)))
+    }
+}
