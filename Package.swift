@@ -21,6 +21,8 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // Linux headers the Glibc module lacks (statfs and the file system magic numbers).
+        .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // Pure parsers, one per kernel file: bytes in, typed values out. No I/O, no Foundation.
         .target(name: "KubemeterParsers"),
         // Pod discovery: cgroup directory names and CRI log paths -> (namespace, pod, uid, container, id).
@@ -31,7 +33,7 @@ let package = Package(
         .target(
             name: "KubemeterCollector",
             dependencies: [
-                "KubemeterParsers", "KubemeterDiscovery", "KubemeterSnapshot",
+                "KubemeterParsers", "KubemeterDiscovery", "KubemeterSnapshot", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

@@ -7,6 +7,7 @@ import KubemeterHTTP
 import KubemeterSnapshot
 import KubemeterSystemd
 import Logging
+import Synchronization
 
 /// Everything `kubemeter serve` needs to know.
 public struct AgentConfiguration: Sendable {
@@ -37,11 +38,16 @@ public final class Agent: Sendable {
         self.configuration = configuration
         self.logger = logger
         let flight = SingleFlightCollector(collector: Collector(
-            paths: configuration.paths, kubepodsPath: configuration.kubepodsPath, logger: logger))
-        let router = Router(flight: flight, renderer: ResourceMetricsRenderer(sampleTimestamps: configuration.sampleTimestamps))
+            paths: configuration.paths, kubepodsPath: configuration.kubepodsPath,
+            maximumOpenFiles: Collector.raiseOpenFileLimit(wanted: Collector.defaultMaximumOpenFiles), logger: logger))
+        let serverBox = ServerBox()
+        let router = Router(
+            flight: flight, renderer: ResourceMetricsRenderer(sampleTimestamps: configuration.sampleTimestamps),
+            httpCounters: { serverBox.counters() })
         self.flight = flight
         self.router = router
         server = try HTTPServer(configuration: configuration.http) { request in router.respond(to: request) }
+        serverBox.set(server)
     }
 
     /// The address actually bound (the real port when port 0 was asked).
@@ -93,5 +99,24 @@ public final class Agent: Sendable {
             logger.error("node metrics could not be read: neither the cgroup tree nor /proc gave CPU or memory",
                          metadata: ["proc": "\(paths.procPath)"])
         }
+    }
+}
+
+/// Lets the router read the server's counters although the server is made after the router.
+private final class ServerBox: Sendable {
+    private let server = Mutex<HTTPServer?>(nil)
+
+    func set(_ value: HTTPServer) { server.withLock { $0 = value } }
+
+    func counters() -> HTTPCounters {
+        guard let statistics = server.withLock({ $0 })?.statistics else { return HTTPCounters() }
+        var counters = HTTPCounters()
+        counters.connectionsAccepted = statistics.connectionsAccepted
+        counters.connectionsRejected = statistics.connectionsRejected
+        counters.requestsHandled = statistics.requestsHandled
+        counters.requestsRejected = statistics.requestsRejected
+        counters.readTimeouts = statistics.readTimeouts
+        counters.writeTimeouts = statistics.writeTimeouts
+        return counters
     }
 }

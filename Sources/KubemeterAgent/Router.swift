@@ -6,10 +6,13 @@ import KubemeterSnapshot
 struct Router: Sendable {
     let flight: SingleFlightCollector
     let renderer: ResourceMetricsRenderer
+    /// The HTTP server's counters, once the server exists.
+    let httpCounters: @Sendable () -> HTTPCounters
 
     static let index = """
         kubemeter: the kubelet's resource metrics, read from the kernel at scrape time.
         /metrics/resource  kubelet-compatible resource metrics (Prometheus text)
+        /metrics           kubemeter's own health: collections, errors, vanished cgroups, process
         /healthz           200 while the process is up
         /readyz            200 once a collection has succeeded
         """
@@ -18,10 +21,13 @@ struct Router: Sendable {
         switch request.path {
         case "/metrics/resource":
             let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
-            let body = published.rendering("resource") { renderer.render($0) }
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: PrometheusTextWriter.contentType)
-            return HTTPResponse(status: 200, headers: headers, body: body)
+            return metrics(published.rendering("resource") { renderer.render($0) })
+        case "/metrics":
+            var health = flight.health
+            health.version = KubemeterVersion.current
+            health.http = httpCounters()
+            health.process = ProcessFiguresReader.read()
+            return metrics(AgentMetricsRenderer().render(health))
         case "/healthz":
             return .text(200, "ok")
         case "/readyz":
@@ -34,5 +40,11 @@ struct Router: Sendable {
         default:
             return .text(404, "not found: \(request.path) (see / for the endpoints)")
         }
+    }
+
+    private func metrics(_ body: [UInt8]) -> HTTPResponse {
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: PrometheusTextWriter.contentType)
+        return HTTPResponse(status: 200, headers: headers, body: body)
     }
 }

@@ -16,6 +16,10 @@ public final class SingleFlightCollector: @unchecked Sendable {
     private var collecting = false
     private var latest: Published?
     private var generation: UInt64 = 0
+    private var accumulated = AgentHealth()
+    /// Figures the collector keeps (open files, listings), read after each collection by the
+    /// collecting thread.
+    private let collectorFigures: (() -> (openFiles: Int, uncachedReads: Int, listingsReused: Int, listingsRead: Int))?
 
     /// A finished collection, and the renderings made of it (so concurrent scrapes of the same
     /// endpoint render once).
@@ -47,12 +51,27 @@ public final class SingleFlightCollector: @unchecked Sendable {
     }
 
     public convenience init(collector: Collector) {
-        self.init(collect: collector.collect)
+        self.init(collect: collector.collect) {
+            let files = collector.openFileStatistics
+            let listings = collector.listingStatistics
+            return (files.open, files.uncachedReads, listings.reused, listings.read)
+        }
     }
 
     /// `collect` is never called twice at once.
-    public init(collect: @escaping () -> NodeSnapshot) {
+    public init(
+        collect: @escaping () -> NodeSnapshot,
+        figures: (() -> (openFiles: Int, uncachedReads: Int, listingsReused: Int, listingsRead: Int))? = nil
+    ) {
         self.collect = collect
+        self.collectorFigures = figures
+    }
+
+    /// Everything recorded about collections so far.
+    public var health: AgentHealth {
+        lock.lock()
+        defer { lock.unlock() }
+        return accumulated
     }
 
     /// A collection that started at or after `arrivalNanoseconds` (CLOCK_MONOTONIC).
@@ -73,7 +92,15 @@ public final class SingleFlightCollector: @unchecked Sendable {
                 let published = Published(
                     generation: number, startedNanoseconds: started,
                     durationNanoseconds: monotonicNanoseconds() - started, snapshot: snapshot)
+                let figures = collectorFigures?()
                 lock.lock()
+                accumulated.record(snapshot, seconds: Double(published.durationNanoseconds) / 1e9)
+                if let figures {
+                    accumulated.openFiles = figures.openFiles
+                    accumulated.uncachedReads = UInt64(figures.uncachedReads)
+                    accumulated.listingsReused = UInt64(figures.listingsReused)
+                    accumulated.listingsRead = UInt64(figures.listingsRead)
+                }
                 latest = published
                 collecting = false
                 lock.broadcast()

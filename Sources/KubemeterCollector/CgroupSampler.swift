@@ -6,7 +6,12 @@ import KubemeterSnapshot
 
 /// Reads the files of one cgroup directory that the kubelet's formulas need.
 struct CgroupSampler {
-    let reader: HostFileReader
+    let files: KeptOpenFiles
+    /// False on cgroupfs, where a removed cgroup's kept fds answer ENODEV.
+    let checksIdentity: Bool
+
+    /// The files read from every pod and container cgroup, in `CgroupSample` order.
+    static let fileNames = ["cpu.stat", "memory.current", "memory.stat", "memory.swap.current", "memory.swap.max"]
 
     /// The outcome of sampling one cgroup: a sample, or the cgroup is gone.
     enum Outcome {
@@ -14,12 +19,14 @@ struct CgroupSampler {
         case vanished
     }
 
-    func sample(_ directory: String) -> Outcome {
+    func sample(_ path: String) -> Outcome {
+        guard let directory = files.directory(path, files: Self.fileNames, checksIdentity: checksIdentity) else {
+            return .vanished
+        }
         var unreadable = 0
         var vanished = false
-
-        func value<V>(_ name: String, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
-            switch reader.read(directory + "/" + name, parse) {
+        func value<V>(_ index: Int, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
+            switch files.read(index, of: directory, parse) {
             case .success(let v): return v
             case .failure(.notFound): return nil
             case .failure(.vanished): vanished = true; return nil
@@ -28,33 +35,46 @@ struct CgroupSampler {
         }
 
         var sample = CgroupSample()
-        sample.cpu = value("cpu.stat", CPUStat.parse)
-        sample.memoryCurrent = value("memory.current") { (b) throws(ParseError) in
-            try CgroupValue.parse(b, file: "memory.current").value
-        }
-        sample.memoryStat = value("memory.stat", MemoryStat.parse)
-        sample.swapCurrent = value("memory.swap.current") { (b) throws(ParseError) in
-            try CgroupValue.parse(b, file: "memory.swap.current").value
-        }
+        sample.cpu = value(0, CPUStat.parse)
+        guard !vanished else { return .vanished }
+        sample.memoryCurrent = value(1) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.current").value }
+        sample.memoryStat = value(2, MemoryStat.parse)
+        sample.swapCurrent = value(3) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.swap.current").value }
         if sample.swapCurrent != nil {
-            sample.swapMax = value("memory.swap.max") { (b) throws(ParseError) in
-                try CgroupLimit.parse(b, file: "memory.swap.max")
-            }
+            sample.swapMax = value(4) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: "memory.swap.max") }
         }
-        // A cgroup removed after discovery listed it answers ENOENT to every open; tell that
+        // A cgroup removed after discovery listed it answers ENOENT to a first open; tell that
         // apart from a kernel without the file by asking whether the directory is still there.
-        if vanished || (sample.cpu == nil && access(directory, F_OK) != 0) {
+        if vanished || (sample.cpu == nil && access(path, F_OK) != 0) {
             return .vanished
         }
         return .sampled(sample, unreadableFiles: unreadable)
     }
+}
 
-    /// A container's start time the way cAdvisor takes it without the CRI: the earlier of the
-    /// mtimes of its cgroup directory and of its `cgroup.events` (a directory's mtime moves when
-    /// children are created under it; `cgroup.events` is written when the cgroup is made).
-    func startTimeSeconds(_ directory: String) -> Double? {
-        let times = [directory, directory + "/cgroup.events"].compactMap(Self.modificationTime)
-        return times.min()
+/// Container start times, taken once per container: they never change after creation.
+final class StartTimes {
+    private var known: [String: Double] = [:]
+    private var seen: [String: Double] = [:]
+
+    /// cAdvisor's way without the CRI: the earlier of the mtimes of the cgroup directory and of
+    /// its `cgroup.events` (a directory's mtime moves when children are created under it).
+    func startTime(of directory: String) -> Double? {
+        if let cached = known[directory] {
+            seen[directory] = cached
+            return cached
+        }
+        guard let value = [directory, directory + "/cgroup.events"].compactMap(Self.modificationTime).min() else {
+            return nil
+        }
+        seen[directory] = value
+        return value
+    }
+
+    /// Keeps only the containers seen in this collection.
+    func endCollection() {
+        known = seen
+        seen.removeAll(keepingCapacity: true)
     }
 
     private static func modificationTime(_ path: String) -> Double? {

@@ -8,47 +8,114 @@ import Logging
 
 /// Builds one `NodeSnapshot` per call to `collect()`, reading every file at that moment.
 ///
+/// Between collections it keeps file descriptors open (`KeptOpenFiles`) and directory listings
+/// (`ListingCache`), so a steady node costs one `pread` per file and one `stat` per directory.
 /// Not thread-safe: the agent runs one collection at a time (single flight) and shares its result.
 public final class Collector {
     public let paths: HostPaths
-    private let reader = HostFileReader()
+    private let files: KeptOpenFiles
+    private let listings = ListingCache()
     private let discovery: PodDiscovery?
+    private let startTimes = StartTimes()
+    private let procChecksIdentity: Bool
+    private let cgroupChecksIdentity: Bool
     private let logger: Logger
 
-    public init(paths: HostPaths, kubepodsPath: String? = nil, logger: Logger = Logger(label: "kubemeter.collector")) {
+    /// - Parameter maximumOpenFiles: fds kept open between collections at most; past it files are
+    ///   opened and closed at each read.
+    public init(
+        paths: HostPaths, kubepodsPath: String? = nil, maximumOpenFiles: Int = Collector.defaultMaximumOpenFiles,
+        logger: Logger = Logger(label: "kubemeter.collector")
+    ) {
         self.paths = paths
         self.logger = logger
+        files = KeptOpenFiles(maximumOpenFiles: maximumOpenFiles)
+        procChecksIdentity = !KeptOpenFiles.isKernelFileSystem(paths.procPath)
+        cgroupChecksIdentity = paths.cgroupPath.map { !KeptOpenFiles.isKernelFileSystem($0) } ?? true
         if let cgroupPath = paths.cgroupPath {
-            discovery = PodDiscovery(configuration: DiscoveryConfiguration(
-                cgroupRoot: cgroupPath, podLogDirectory: paths.podLogPath,
-                containerLogDirectory: paths.containerLogPath, kubepodsPath: kubepodsPath))
+            discovery = PodDiscovery(
+                configuration: DiscoveryConfiguration(
+                    cgroupRoot: cgroupPath, podLogDirectory: paths.podLogPath,
+                    containerLogDirectory: paths.containerLogPath, kubepodsPath: kubepodsPath),
+                listingCache: listings)
         } else {
             discovery = nil
         }
     }
 
+    /// Files kept open by default: 4 per cgroup for 1,000 pods of 4 containers, with room to spare;
+    /// clipped at start to what RLIMIT_NOFILE allows (see `raiseOpenFileLimit`).
+    public static let defaultMaximumOpenFiles = 24_000
+
+    /// Kept fds now, and reads that found the bound reached.
+    public var openFileStatistics: (open: Int, uncachedReads: Int) { (files.openFiles, files.uncachedReads) }
+
     /// Reads the node, discovers pods and reads every pod and container cgroup.
     public func collect() -> NodeSnapshot {
         let timestamp = Self.nowMilliseconds()
+        files.beginCollection()
+        defer {
+            files.endCollection()
+            startTimes.endCollection()
+        }
         var problems = CollectionProblems()
-        let node = NodeSampler(reader: reader, paths: paths, ticksPerSecond: Self.ticksPerSecond).sample()
+        var timings = CollectionTimings()
+        var clock = Self.monotonicSeconds()
+        func lap() -> Double {
+            let now = Self.monotonicSeconds()
+            defer { clock = now }
+            return now - clock
+        }
+        let node = NodeSampler(
+            files: files, paths: paths, procChecksIdentity: procChecksIdentity,
+            cgroupChecksIdentity: cgroupChecksIdentity, ticksPerSecond: Self.ticksPerSecond
+        ).sample()
         problems.unreadableFiles += node.unreadableFiles
+        timings.node = lap()
 
         var pods: [PodUsage] = []
         if let discovery {
-            let report = discovery.discover()
-            problems.podsWithoutLogDirectory += report.podCgroupsWithoutLogDirectory
-            problems.skippedEntries += report.skippedEntries
-            problems.vanishedCgroups += report.vanishedEntries
-            pods.reserveCapacity(report.pods.count)
-            let sampler = CgroupSampler(reader: reader)
-            for pod in report.pods {
-                if let usage = collect(pod, sampler, &problems) { pods.append(usage) }
+            var attempt = collectPods(discovery, &problems, &timings)
+            if attempt.sawVanished {
+                // A cgroup listed from a cached listing was gone: the listings may also miss
+                // cgroups created meanwhile (kernfs keeps a directory's link count when one
+                // cgroup goes and another comes). List everything again and read once more, so
+                // this scrape shows the node as it is now.
+                listings.invalidateAll()
+                var retryProblems = CollectionProblems()
+                attempt = collectPods(discovery, &retryProblems, &timings)
+                retryProblems.vanishedCgroups += problems.vanishedCgroups
+                retryProblems.unreadableFiles += problems.unreadableFiles
+                problems = retryProblems
             }
+            pods = attempt.pods
         }
-        return NodeSnapshot(
+        var snapshot = NodeSnapshot(
             timestampMilliseconds: timestamp, node: node.usage, pods: pods,
             scrapeFailed: !node.succeeded, problems: problems)
+        snapshot.timings = timings
+        return snapshot
+    }
+
+    private func collectPods(
+        _ discovery: PodDiscovery, _ problems: inout CollectionProblems, _ timings: inout CollectionTimings
+    ) -> (pods: [PodUsage], sawVanished: Bool) {
+        var start = Self.monotonicSeconds()
+        let report = discovery.discover()
+        timings.discovery += Self.monotonicSeconds() - start
+        start = Self.monotonicSeconds()
+        defer { timings.cgroups += Self.monotonicSeconds() - start }
+        problems.podsWithoutLogDirectory += report.podCgroupsWithoutLogDirectory
+        problems.skippedEntries += report.skippedEntries
+        problems.vanishedCgroups += report.vanishedEntries
+        let vanishedBefore = problems.vanishedCgroups
+        var pods: [PodUsage] = []
+        pods.reserveCapacity(report.pods.count)
+        let sampler = CgroupSampler(files: files, checksIdentity: cgroupChecksIdentity)
+        for pod in report.pods {
+            if let usage = collect(pod, sampler, &problems) { pods.append(usage) }
+        }
+        return (pods, problems.vanishedCgroups > vanishedBefore || report.vanishedEntries > 0)
     }
 
     private func collect(_ pod: DiscoveredPod, _ sampler: CgroupSampler, _ problems: inout CollectionProblems) -> PodUsage? {
@@ -68,7 +135,7 @@ public final class Collector {
                 containers.append(ContainerUsage(
                     name: container.name, id: container.id, runtime: container.runtime.rawValue,
                     cgroupPath: container.cgroupPath, sample: sample,
-                    startTimeSeconds: sampler.startTimeSeconds(container.cgroupPath)))
+                    startTimeSeconds: startTimes.startTime(of: container.cgroupPath)))
             }
         }
         return PodUsage(
@@ -76,10 +143,37 @@ public final class Collector {
             cgroupPath: pod.cgroupPath, sample: podSample, containers: containers)
     }
 
+    /// Raises the soft RLIMIT_NOFILE to the hard limit and returns how many fds may be kept open,
+    /// leaving room for sockets and everything else.
+    public static func raiseOpenFileLimit(wanted: Int) -> Int {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return min(wanted, 512) }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+            _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        let reserve = 1_024
+        let available = limit.rlim_cur > UInt64(Int.max) ? Int.max : Int(limit.rlim_cur)
+        return max(0, min(wanted, available - reserve))
+    }
+
     static let ticksPerSecond: Double = {
         let hz = sysconf(Int32(_SC_CLK_TCK))
         return hz > 0 ? Double(hz) : 100
     }()
+
+    static func monotonicSeconds() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+    }
+
+    /// Directory listings reused from the cache and read anew, since the start.
+    public var listingStatistics: (reused: Int, read: Int) {
+        let s = listings.statistics
+        return (s.hits, s.misses)
+    }
 
     static func nowMilliseconds() -> Int64 {
         var now = timespec()

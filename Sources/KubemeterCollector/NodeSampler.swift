@@ -7,8 +7,10 @@ import KubemeterSnapshot
 /// The node's CPU, working set and swap, by the kubelet's formulas on cgroup v2, with the
 /// documented `/proc` fallbacks (docs/metrics.md, "Node").
 struct NodeSampler {
-    let reader: HostFileReader
+    let files: KeptOpenFiles
     let paths: HostPaths
+    let procChecksIdentity: Bool
+    let cgroupChecksIdentity: Bool
     /// USER_HZ: `/proc/stat` counts CPU time in these ticks.
     let ticksPerSecond: Double
 
@@ -21,8 +23,13 @@ struct NodeSampler {
 
     func sample() -> Result {
         var unreadable = 0
-        func value<V>(_ path: String, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
-            switch reader.read(path, parse) {
+        let proc = files.directory(paths.procPath, files: ["stat", "meminfo"], checksIdentity: procChecksIdentity)
+        let root = paths.cgroupPath.flatMap {
+            files.directory($0, files: ["cpu.stat", "memory.stat"], checksIdentity: cgroupChecksIdentity)
+        }
+        func value<V>(_ index: Int, of directory: KeptOpenFiles.Directory?, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
+            guard let directory else { return nil }
+            switch files.read(index, of: directory, parse) {
             case .success(let v): return v
             case .failure(.notFound): return nil
             case .failure: unreadable += 1; return nil
@@ -30,18 +37,16 @@ struct NodeSampler {
         }
 
         var usage = NodeUsage()
-        let root = paths.cgroupPath
-        let rootCPU = root.flatMap { value($0 + "/cpu.stat", CPUStat.parse) }
-        if let usec = rootCPU?.usageUsec {
+        if let usec = value(0, of: root, CPUStat.parse)?.usageUsec {
             usage.cpuUsageSeconds = Double(usec) / 1e6
             usage.cpuSource = .rootCgroupCPUStat
-        } else if let total = value(paths.procPath + "/stat", ProcStat.parse)?.total {
+        } else if let total = value(0, of: proc, ProcStat.parse)?.total {
             usage.cpuUsageSeconds = Double(NodeFormulas.busyTicks(total)) / ticksPerSecond
             usage.cpuSource = .procStat
         }
 
-        let meminfo = value(paths.procPath + "/meminfo", Meminfo.parse)
-        let rootMemory = root.flatMap { value($0 + "/memory.stat", MemoryStat.parse) }
+        let meminfo = value(1, of: proc, Meminfo.parse)
+        let rootMemory = value(1, of: root, MemoryStat.parse)
         if let rootMemory, let bytes = NodeFormulas.workingSet(rootMemoryStat: rootMemory) {
             usage.memoryWorkingSetBytes = bytes
             usage.memorySource = .rootCgroupMemoryStat

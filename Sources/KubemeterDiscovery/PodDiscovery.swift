@@ -4,25 +4,32 @@
 /// One `discover()`: find the kubepods root (configured, or a bounded search), list it, its QoS
 /// levels and each pod cgroup once; list `/var/log/pods` once (UID -> namespace, name) and
 /// `/var/log/containers` once (container ID -> container name); join by UID and by ID with
-/// dictionaries. `readlink` only for cut link names that stay ambiguous. Nothing is cached
-/// between calls, so every call sees the node as it is now.
+/// dictionaries. `readlink` only for cut link names that stay ambiguous. With a `ListingCache`,
+/// a directory is listed again only when it changed (see `ListingCache`); without one, every
+/// call lists everything.
 public struct PodDiscovery: Sendable {
     public let configuration: DiscoveryConfiguration
 
     let fileSystem: FileSystemAccess
+    /// Listings kept between calls; nil lists every directory on every call.
+    public let listingCache: ListingCache?
 
-    public init(configuration: DiscoveryConfiguration) {
-        self.init(configuration: configuration, fileSystem: .live)
+    public init(configuration: DiscoveryConfiguration, listingCache: ListingCache? = nil) {
+        self.configuration = configuration
+        self.fileSystem = listingCache.map { .live(cachedBy: $0) } ?? .live
+        self.listingCache = listingCache
     }
 
     init(configuration: DiscoveryConfiguration, fileSystem: FileSystemAccess) {
         self.configuration = configuration
         self.fileSystem = fileSystem
+        self.listingCache = nil
     }
 
     /// Never throws and never crashes: a missing directory gives an empty report, a directory
     /// that vanishes mid-walk is counted in `vanishedEntries`, an odd name in `skippedEntries`.
     public func discover() -> DiscoveryReport {
+        listingCache?.beginDiscovery()
         var counters = DiscoveryCounters()
         let kubepodsRoot: String?
         if let configured = configuration.kubepodsPath {

@@ -12,6 +12,7 @@ public struct NodeSnapshot: Sendable {
     public var scrapeFailed: Bool
     /// What this collection skipped, and why; exported as the agent's own health.
     public var problems: CollectionProblems
+    public var timings = CollectionTimings()
 
     public init(
         timestampMilliseconds: Int64, node: NodeUsage, pods: [PodUsage], scrapeFailed: Bool = false,
@@ -115,6 +116,80 @@ public struct CollectionProblems: Sendable, Equatable {
     public var podsWithoutLogDirectory = 0
     /// Cgroup or log directory names that looked wrong and were ignored.
     public var skippedEntries = 0
+
+    public init() {}
+}
+
+/// Wall time each stage of one collection took, in seconds.
+public struct CollectionTimings: Sendable, Equatable {
+    /// `/proc` and the root cgroup.
+    public var node: Double = 0
+    /// Pod discovery (cgroup tree and CRI log paths).
+    public var discovery: Double = 0
+    /// Reading every pod and container cgroup.
+    public var cgroups: Double = 0
+
+    public init() {}
+}
+
+/// The agent's own state, for its `/metrics` endpoint: what node_exporter reports about its own
+/// collectors, plus the process.
+public struct AgentHealth: Sendable, Equatable {
+    public var version = ""
+    public var collections: UInt64 = 0
+    public var failedCollections: UInt64 = 0
+    public var collectionSecondsSum: Double = 0
+    public var lastTimings = CollectionTimings()
+    public var lastPods = 0
+    public var lastContainers = 0
+    public var lastPodsWithoutLogDirectory = 0
+    public var vanishedCgroups: UInt64 = 0
+    public var unreadableFiles: UInt64 = 0
+    public var skippedEntries: UInt64 = 0
+    public var openFiles = 0
+    public var uncachedReads: UInt64 = 0
+    public var listingsReused: UInt64 = 0
+    public var listingsRead: UInt64 = 0
+    public var http = HTTPCounters()
+    public var process = ProcessFigures()
+
+    public init() {}
+
+    /// Adds one finished collection.
+    public mutating func record(_ snapshot: NodeSnapshot, seconds: Double) {
+        collections += 1
+        if snapshot.scrapeFailed { failedCollections += 1 }
+        collectionSecondsSum += seconds
+        lastTimings = snapshot.timings
+        lastPods = snapshot.pods.count
+        lastContainers = snapshot.pods.reduce(0) { $0 + $1.containers.count }
+        lastPodsWithoutLogDirectory = snapshot.problems.podsWithoutLogDirectory
+        vanishedCgroups += UInt64(snapshot.problems.vanishedCgroups)
+        unreadableFiles += UInt64(snapshot.problems.unreadableFiles)
+        skippedEntries += UInt64(snapshot.problems.skippedEntries)
+    }
+}
+
+/// The HTTP server's counters since start.
+public struct HTTPCounters: Sendable, Equatable {
+    public var connectionsAccepted: UInt64 = 0
+    public var connectionsRejected: UInt64 = 0
+    public var requestsHandled: UInt64 = 0
+    public var requestsRejected: UInt64 = 0
+    public var readTimeouts: UInt64 = 0
+    public var writeTimeouts: UInt64 = 0
+
+    public init() {}
+}
+
+/// The agent process as `/proc/self` tells it (the Prometheus client's `process_*` families).
+public struct ProcessFigures: Sendable, Equatable {
+    public var cpuSeconds: Double?
+    public var residentBytes: UInt64?
+    public var virtualBytes: UInt64?
+    public var startTimeSeconds: Double?
+    public var openFileDescriptors: Int?
+    public var maximumFileDescriptors: Int?
 
     public init() {}
 }

@@ -1,0 +1,192 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+import KubemeterParsers
+
+/// Host files opened once and re-read with `pread(fd, buf, n, 0)` at every collection: one
+/// syscall a file instead of open + read + close. kernfs (cgroupfs) and procfs regenerate a
+/// file's content on a read at offset 0, so the value is as fresh as a new open gives.
+///
+/// When a cgroup is removed, reads on its kept fds fail with ENODEV: the directory is reported
+/// vanished and its fds closed. On other file systems (test trees, a copied node) a file can be
+/// replaced under an open fd, which would then read the old inode forever; there each directory's
+/// identity is checked with one `stat` per collection and its fds reopened when it changed.
+///
+/// At most `maximumOpenFiles` fds are kept; past that, files are read with open + read + close
+/// (correct, only slower) and counted in `uncachedReads`. Directories not used by a collection
+/// are closed at its end, so fds follow the node's pods. Not thread-safe: one collection at a time.
+public final class KeptOpenFiles {
+    /// The files of one directory that a collection reads, opened lazily.
+    public final class Directory {
+        public let path: String
+        let names: [String]
+        /// Per file: an fd, or `unopened`, or `absent` (the kernel has no such file here).
+        var descriptors: [Int32]
+        var identity: stat?
+        var generation: UInt64 = 0
+        let checksIdentity: Bool
+
+        init(path: String, names: [String], checksIdentity: Bool) {
+            self.path = path
+            self.names = names
+            self.descriptors = Array(repeating: KeptOpenFiles.unopened, count: names.count)
+            self.checksIdentity = checksIdentity
+        }
+    }
+
+    static let unopened: Int32 = -1
+    static let absent: Int32 = -2
+
+    public let maximumOpenFiles: Int
+    public private(set) var openFiles = 0
+    public private(set) var uncachedReads = 0
+    private var directories: [String: Directory] = [:]
+    private var generation: UInt64 = 0
+    private var buffer: UnsafeMutableRawBufferPointer
+    private let maximumFileSize = 4 * 1024 * 1024
+
+    public init(maximumOpenFiles: Int) {
+        self.maximumOpenFiles = maximumOpenFiles
+        buffer = .allocate(byteCount: 64 * 1024, alignment: 16)
+    }
+
+    deinit {
+        for directory in directories.values { close(directory) }
+        buffer.deallocate()
+    }
+
+    /// Starts a collection.
+    public func beginCollection() {
+        generation &+= 1
+    }
+
+    /// Ends a collection: closes the fds of every directory it did not use.
+    public func endCollection() {
+        for (path, directory) in directories where directory.generation != generation {
+            close(directory)
+            directories[path] = nil
+        }
+    }
+
+    /// The kept files of `path`, or nil when the directory is gone (identity-checked trees only).
+    public func directory(_ path: String, files names: [String], checksIdentity: Bool) -> Directory? {
+        let directory: Directory
+        if let existing = directories[path], existing.names == names {
+            directory = existing
+        } else {
+            if let existing = directories[path] { close(existing) }
+            directory = Directory(path: path, names: names, checksIdentity: checksIdentity)
+            directories[path] = directory
+        }
+        if directory.checksIdentity, directory.generation != generation {
+            var now = stat()
+            guard statPath(path, &now) == 0 else {
+                close(directory)
+                directories[path] = nil
+                return nil
+            }
+            if let before = directory.identity, !Self.same(before, now) { close(directory) }
+            directory.identity = now
+        }
+        directory.generation = generation
+        return directory
+    }
+
+    /// Reads file `index` of `directory` and parses it; the bytes live only during `parse`.
+    public func read<Value>(
+        _ index: Int, of directory: Directory, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> Value
+    ) -> Result<Value, HostFileError> {
+        let path = directory.path + "/" + directory.names[index]
+        var fd = directory.descriptors[index]
+        if fd == Self.absent { return .failure(.notFound(path: path)) }
+        var keep = true
+        if fd == Self.unopened {
+            fd = open(path, O_RDONLY | O_CLOEXEC)
+            if fd < 0 {
+                let error = HostFileError.classify(errno, path)
+                if case .notFound = error { directory.descriptors[index] = Self.absent }
+                return .failure(error)
+            }
+            if openFiles < maximumOpenFiles {
+                directory.descriptors[index] = fd
+                openFiles += 1
+            } else {
+                keep = false
+                uncachedReads += 1
+            }
+        }
+        defer { if !keep { Glibc.close(fd) } }
+
+        var length = 0
+        while true {
+            if length == buffer.count {
+                guard buffer.count < maximumFileSize else {
+                    return .failure(.parse(path: path, ParseError(file: path, reason: .tooLarge)))
+                }
+                grow()
+            }
+            let n = pread(fd, buffer.baseAddress! + length, buffer.count - length, off_t(length))
+            if n < 0 {
+                if errno == EINTR { continue }
+                let code = errno
+                if keep { forget(index, of: directory) }
+                // A kept fd of a removed cgroup answers ENODEV; a removed /proc/<pid> ESRCH.
+                return .failure(code == ENODEV || code == ESRCH || code == ENOENT ? .vanished(path: path) : .io(path: path, errno: code))
+            }
+            length += n
+            // A short read is the end: kernfs and seq_file fill the buffer while content remains.
+            if n == 0 || length < buffer.count { break }
+        }
+        do {
+            return .success(try parse(UnsafeRawBufferPointer(rebasing: buffer[0..<length])))
+        } catch {
+            return .failure(.parse(path: path, error))
+        }
+    }
+
+    private func forget(_ index: Int, of directory: Directory) {
+        let fd = directory.descriptors[index]
+        if fd >= 0 {
+            Glibc.close(fd)
+            openFiles -= 1
+        }
+        directory.descriptors[index] = Self.unopened
+    }
+
+    private func close(_ directory: Directory) {
+        for index in directory.descriptors.indices { forget(index, of: directory) }
+    }
+
+    private func grow() {
+        let bigger = UnsafeMutableRawBufferPointer.allocate(byteCount: min(buffer.count * 2, maximumFileSize), alignment: 16)
+        bigger.copyMemory(from: UnsafeRawBufferPointer(buffer))
+        buffer.deallocate()
+        buffer = bigger
+    }
+
+    private static func same(_ a: stat, _ b: stat) -> Bool {
+        a.st_dev == b.st_dev && a.st_ino == b.st_ino
+            && a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec
+            && a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec
+    }
+
+    /// Whether files under `path` are regenerated by the kernel on every read and report removal
+    /// as ENODEV (cgroup2, cgroup v1 and procfs), so no identity check is needed.
+    public static func isKernelFileSystem(_ path: String) -> Bool {
+        var info = CLinux.statfs()
+        guard statFileSystem(path, &info) == 0 else { return false }
+        let magic = Int(info.f_type)
+        return magic == Int(CGROUP2_SUPER_MAGIC) || magic == Int(CGROUP_SUPER_MAGIC) || magic == Int(PROC_SUPER_MAGIC)
+    }
+}
+
+/// `stat(2)`, callable where the struct of the same name shadows the function.
+private func statPath(_ path: String, _ info: inout stat) -> Int32 {
+    stat(path, &info)
+}
+
+/// `statfs(2)`, likewise shadowed by its struct.
+private func statFileSystem(_ path: String, _ info: inout CLinux.statfs) -> Int32 {
+    statfs(path, &info)
+}

@@ -1,0 +1,145 @@
+import Glibc
+import Synchronization
+
+/// Directory listings kept between discoveries, re-read only when the directory changed, so a
+/// steady node costs one `stat` per directory instead of a full listing.
+///
+/// "Changed" is judged from `stat`: inode, link count, mtime and ctime. On cgroupfs (kernfs) a
+/// directory's mtime does not move when a child cgroup is made or removed, but its link count
+/// does (2 + subdirectories), which is what catches new and removed cgroups there. A removal
+/// plus an addition between two discoveries keeps the count; the removed cgroup's files then
+/// answer ENODEV, and the collector calls `invalidateAll()` and discovers again. On ordinary
+/// file systems (`/var/log/pods`, test trees) the mtime moves, but in coarse ticks: a listing
+/// whose directory changed less than `racyWindowNanoseconds` before it was made is not trusted,
+/// as git does for its index.
+public final class ListingCache: Sendable {
+    struct Identity: Equatable {
+        var device: UInt64
+        var inode: UInt64
+        var links: UInt64
+        var mtime: Int64
+        var ctime: Int64
+    }
+
+    enum Listing {
+        case subdirectories(FileSystem.Subdirectories)
+        case entries([FileSystem.Entry])
+    }
+
+    struct Cached {
+        var identity: Identity
+        var listing: Listing
+        var trusted: Bool
+        var generation: UInt64
+    }
+
+    private struct State {
+        var listings: [String: Cached] = [:]
+        var generation: UInt64 = 0
+        var hits = 0
+        var misses = 0
+    }
+
+    private let state = Mutex(State())
+    static let racyWindowNanoseconds: Int64 = 2_000_000_000
+
+    public init() {}
+
+    /// Forgets every listing: the next discovery lists every directory again.
+    public func invalidateAll() {
+        state.withLock { $0.listings.removeAll(keepingCapacity: true) }
+    }
+
+    /// Listings served from the cache and listings read, since the start.
+    public var statistics: (hits: Int, misses: Int) {
+        state.withLock { ($0.hits, $0.misses) }
+    }
+
+    /// Starts a discovery; listings not used by the previous one are dropped (their directories
+    /// are gone or no longer walked), so the cache never outgrows the node.
+    func beginDiscovery() {
+        state.withLock { state in
+            let previous = state.generation
+            state.generation += 1
+            state.listings = state.listings.filter { $0.value.generation == previous }
+        }
+    }
+
+    func subdirectories(_ path: String) throws(FileSystemError) -> FileSystem.Subdirectories {
+        if case .subdirectories(let cached)? = try lookup(path, kind: 0) { return cached }
+        return try store(path) { () throws(FileSystemError) in .subdirectories(try FileSystem.subdirectories(of: path)) }
+            .subdirectoriesValue
+    }
+
+    func entries(_ path: String) throws(FileSystemError) -> [FileSystem.Entry] {
+        if case .entries(let cached)? = try lookup(path, kind: 1) { return cached }
+        return try store(path) { () throws(FileSystemError) in .entries(try FileSystem.entries(of: path)) }.entriesValue
+    }
+
+    private func lookup(_ path: String, kind: Int) throws(FileSystemError) -> Listing? {
+        let identity = try Self.identity(of: path)
+        return state.withLock { state -> Listing? in
+            guard var cached = state.listings[path], cached.trusted, cached.identity == identity else {
+                state.misses += 1
+                return nil
+            }
+            switch (cached.listing, kind) {
+            case (.subdirectories, 0), (.entries, 1): break
+            default: state.misses += 1; return nil
+            }
+            cached.generation = state.generation
+            state.listings[path] = cached
+            state.hits += 1
+            return cached.listing
+        }
+    }
+
+    private func store(_ path: String, _ list: () throws(FileSystemError) -> Listing) throws(FileSystemError) -> Listing {
+        // The identity is taken before listing: a change during the listing then shows as a
+        // different identity next time, never as a stale listing that looks current.
+        let identity = try Self.identity(of: path)
+        let listing = try list()
+        let trusted = Self.wallClockNanoseconds() - identity.mtime > Self.racyWindowNanoseconds
+        state.withLock { state in
+            state.listings[path] = Cached(identity: identity, listing: listing, trusted: trusted, generation: state.generation)
+        }
+        return listing
+    }
+
+    private static func identity(of path: String) throws(FileSystemError) -> Identity {
+        var info = stat()
+        guard stat(path, &info) == 0 else { throw FileSystemError(path: path, errno: errno) }
+        return Identity(
+            device: UInt64(info.st_dev), inode: UInt64(info.st_ino), links: UInt64(info.st_nlink),
+            mtime: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            ctime: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
+    }
+
+    private static func wallClockNanoseconds() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
+    }
+}
+
+private extension ListingCache.Listing {
+    var subdirectoriesValue: FileSystem.Subdirectories {
+        if case .subdirectories(let value) = self { return value }
+        return FileSystem.Subdirectories()
+    }
+
+    var entriesValue: [FileSystem.Entry] {
+        if case .entries(let value) = self { return value }
+        return []
+    }
+}
+
+extension FileSystemAccess {
+    /// The live file system, with listings served from `cache` while their directories are unchanged.
+    static func live(cachedBy cache: ListingCache) -> FileSystemAccess {
+        FileSystemAccess(
+            subdirectories: { path throws(FileSystemError) in try cache.subdirectories(path) },
+            entries: { path throws(FileSystemError) in try cache.entries(path) },
+            readLink: { path throws(FileSystemError) in try FileSystem.readLink(path) })
+    }
+}

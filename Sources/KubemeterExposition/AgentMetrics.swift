@@ -1,0 +1,63 @@
+import KubemeterSnapshot
+
+/// Renders `/metrics`: the agent's own health, in Prometheus client conventions (`process_*`,
+/// `*_build_info`, counters ending in `_total`, base units), like node_exporter's reports on its
+/// own collectors.
+public struct AgentMetricsRenderer: Sendable {
+    public init() {}
+
+    struct Family {
+        var name: String
+        var type: String
+        var help: String
+        var samples: [(suffix: String, labels: KeyValuePairs<String, String>, value: Double)]
+    }
+
+    public func render(_ h: AgentHealth) -> [UInt8] {
+        func one(_ name: String, _ type: String, _ help: String, _ value: Double?) -> Family? {
+            value.map { Family(name: name, type: type, help: help, samples: [("", [:], $0)]) }
+        }
+        let p = h.process
+        let families: [Family?] = [
+            Family(name: "kubemeter_build_info", type: "gauge", help: "A metric with a constant '1' value labeled by kubemeter's version.",
+                   samples: [("", ["version": h.version], 1)]),
+            one("kubemeter_collections_total", "counter", "Collections run since start (one may serve several scrapes).", Double(h.collections)),
+            one("kubemeter_collection_failures_total", "counter", "Collections that could read neither the node's CPU nor its memory.", Double(h.failedCollections)),
+            Family(name: "kubemeter_collection_duration_seconds", type: "summary", help: "Wall time of collections.",
+                   samples: [("_sum", [:], h.collectionSecondsSum), ("_count", [:], Double(h.collections))]),
+            Family(name: "kubemeter_collector_last_duration_seconds", type: "gauge", help: "Wall time of each stage of the last collection.",
+                   samples: [("", ["collector": "cgroups"], h.lastTimings.cgroups),
+                             ("", ["collector": "discovery"], h.lastTimings.discovery),
+                             ("", ["collector": "node"], h.lastTimings.node)]),
+            one("kubemeter_pods", "gauge", "Pods seen by the last collection.", Double(h.lastPods)),
+            one("kubemeter_containers", "gauge", "App containers seen by the last collection.", Double(h.lastContainers)),
+            one("kubemeter_pods_without_log_directory", "gauge", "Pod cgroups the last collection could not name (no CRI pod log directory).", Double(h.lastPodsWithoutLogDirectory)),
+            one("kubemeter_cgroups_vanished_total", "counter", "Cgroups that disappeared between discovery and reading (pod churn); skipped, never an error.", Double(h.vanishedCgroups)),
+            one("kubemeter_files_unreadable_total", "counter", "Host files present but unreadable or unparsable; their values were left out.", Double(h.unreadableFiles)),
+            one("kubemeter_entries_skipped_total", "counter", "Cgroup or log directory entries whose names fit no known layout.", Double(h.skippedEntries)),
+            one("kubemeter_open_files", "gauge", "Host files kept open between collections.", Double(h.openFiles)),
+            one("kubemeter_uncached_reads_total", "counter", "Reads that opened and closed their file because the open-file bound was reached.", Double(h.uncachedReads)),
+            Family(name: "kubemeter_directory_listings_total", type: "counter", help: "Directory listings, reused from the last collection or read anew.",
+                   samples: [("", ["result": "read"], Double(h.listingsRead)), ("", ["result": "reused"], Double(h.listingsReused))]),
+            Family(name: "kubemeter_http_connections_total", type: "counter", help: "Connections accepted, and those closed at once past the connection limit.",
+                   samples: [("", ["result": "accepted"], Double(h.http.connectionsAccepted - h.http.connectionsRejected)),
+                             ("", ["result": "rejected"], Double(h.http.connectionsRejected))]),
+            Family(name: "kubemeter_http_requests_total", type: "counter", help: "Requests served, and requests refused by the server (400, 405, 408, 413, 414, 431, 505).",
+                   samples: [("", ["result": "handled"], Double(h.http.requestsHandled)), ("", ["result": "rejected"], Double(h.http.requestsRejected))]),
+            Family(name: "kubemeter_http_timeouts_total", type: "counter", help: "Connections cut off by the read or the write timeout.",
+                   samples: [("", ["kind": "read"], Double(h.http.readTimeouts)), ("", ["kind": "write"], Double(h.http.writeTimeouts))]),
+            one("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", p.cpuSeconds),
+            one("process_max_fds", "gauge", "Maximum number of open file descriptors.", p.maximumFileDescriptors.map { Double($0) }),
+            one("process_open_fds", "gauge", "Number of open file descriptors.", p.openFileDescriptors.map { Double($0) }),
+            one("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", p.residentBytes.map { Double($0) }),
+            one("process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", p.startTimeSeconds),
+            one("process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.", p.virtualBytes.map { Double($0) }),
+        ]
+        var w = PrometheusTextWriter(reservingCapacity: 8 * 1024)
+        for family in families.compactMap({ $0 }).sorted(by: { $0.name < $1.name }) {
+            w.family(family.name, type: family.type, help: family.help)
+            for s in family.samples { w.sample(family.name + s.suffix, labels: s.labels, value: s.value) }
+        }
+        return w.bytes
+    }
+}
