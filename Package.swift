@@ -21,7 +21,7 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
-        // Linux headers the Glibc module lacks (statfs and the file system magic numbers).
+        // Linux headers the Glibc module lacks (statfs, file system magic numbers, O_PATH, mallopt).
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // Pure parsers, one per kernel file: bytes in, typed values out. No I/O, no Foundation.
         .target(name: "KubemeterParsers"),
@@ -47,7 +47,7 @@ let package = Package(
         .target(
             name: "KubemeterAgent",
             dependencies: [
-                "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP", "KubemeterSystemd",
+                "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP", "KubemeterSystemd", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),

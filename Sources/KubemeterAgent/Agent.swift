@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CLinux
 import KubemeterCollector
 import KubemeterExposition
 import KubemeterHTTP
@@ -37,6 +38,9 @@ public final class Agent: Sendable {
     public init(configuration: AgentConfiguration, logger: Logger) throws(HTTPServerError) {
         self.configuration = configuration
         self.logger = logger
+        // One malloc arena: the handler threads take turns (single flight), and an arena per
+        // thread only holds freed pages (measured: 19.5 MiB RSS with the default, 14.6 with one).
+        _ = mallopt(M_ARENA_MAX, 1)
         let flight = SingleFlightCollector(collector: Collector(
             paths: configuration.paths, kubepodsPath: configuration.kubepodsPath,
             maximumOpenFiles: Collector.raiseOpenFileLimit(wanted: Collector.defaultMaximumOpenFiles), logger: logger))

@@ -23,6 +23,9 @@ public final class KeptOpenFiles {
         let names: [String]
         /// Per file: an fd, or `unopened`, or `absent` (the kernel has no such file here).
         var descriptors: [Int32]
+        /// Where identity is checked: the directory itself, held open (O_PATH) so that checking it
+        /// is an `fstat` without a path walk, and what that `fstat` said when the files were opened.
+        var directoryDescriptor: Int32 = -1
         var identity: stat?
         var generation: UInt64 = 0
         let checksIdentity: Bool
@@ -81,12 +84,21 @@ public final class KeptOpenFiles {
         }
         if directory.checksIdentity, directory.generation != generation {
             var now = stat()
-            guard statPath(path, &now) == 0 else {
+            if directory.directoryDescriptor >= 0, fstat(directory.directoryDescriptor, &now) == 0, now.st_nlink > 0 {
+                // Same directory: if entries were replaced in it, its mtime moved; reopen them.
+                if let before = directory.identity, !Self.same(before, now) { close(directory) }
+            } else {
+                // Not yet opened, or removed (and perhaps made anew under the same name).
                 close(directory)
-                directories[path] = nil
-                return nil
+                let fd = open(path, CLINUX_O_PATH | O_DIRECTORY | O_CLOEXEC)
+                guard fd >= 0, fstat(fd, &now) == 0 else {
+                    if fd >= 0 { Glibc.close(fd) }
+                    directories[path] = nil
+                    return nil
+                }
+                directory.directoryDescriptor = fd
+                openFiles += 1
             }
-            if let before = directory.identity, !Self.same(before, now) { close(directory) }
             directory.identity = now
         }
         directory.generation = generation
@@ -97,7 +109,8 @@ public final class KeptOpenFiles {
     public func read<Value>(
         _ index: Int, of directory: Directory, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> Value
     ) -> Result<Value, HostFileError> {
-        let path = directory.path + "/" + directory.names[index]
+        // The path is only built when a file is opened or an error named: not on the hot path.
+        var path: String { directory.path + "/" + directory.names[index] }
         var fd = directory.descriptors[index]
         if fd == Self.absent { return .failure(.notFound(path: path)) }
         var keep = true
@@ -156,6 +169,11 @@ public final class KeptOpenFiles {
 
     private func close(_ directory: Directory) {
         for index in directory.descriptors.indices { forget(index, of: directory) }
+        if directory.directoryDescriptor >= 0 {
+            Glibc.close(directory.directoryDescriptor)
+            directory.directoryDescriptor = -1
+            openFiles -= 1
+        }
     }
 
     private func grow() {
@@ -179,11 +197,6 @@ public final class KeptOpenFiles {
         let magic = Int(info.f_type)
         return magic == Int(CGROUP2_SUPER_MAGIC) || magic == Int(CGROUP_SUPER_MAGIC) || magic == Int(PROC_SUPER_MAGIC)
     }
-}
-
-/// `stat(2)`, callable where the struct of the same name shadows the function.
-private func statPath(_ path: String, _ info: inout stat) -> Int32 {
-    stat(path, &info)
 }
 
 /// `statfs(2)`, likewise shadowed by its struct.

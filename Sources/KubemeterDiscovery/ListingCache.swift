@@ -55,6 +55,22 @@ public final class ListingCache: Sendable {
         state.withLock { ($0.hits, $0.misses) }
     }
 
+    /// Whether every directory the last discovery listed is unchanged and trusted, judged by one
+    /// `stat` each: then that discovery's report still describes the node.
+    func previousDiscoveryStillHolds() -> Bool {
+        let cached = state.withLock { state in
+            state.listings.filter { $0.value.generation == state.generation }.map { ($0.key, $0.value) }
+        }
+        guard !cached.isEmpty else { return false }
+        for (path, entry) in cached {
+            guard entry.trusted, let identity = try? Self.identity(of: path), identity == entry.identity else {
+                return false
+            }
+        }
+        state.withLock { $0.hits += cached.count }
+        return true
+    }
+
     /// Starts a discovery; listings not used by the previous one are dropped (their directories
     /// are gone or no longer walked), so the cache never outgrows the node.
     func beginDiscovery() {

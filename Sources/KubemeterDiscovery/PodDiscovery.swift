@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Finds the pods and containers of this node from the cgroup v2 tree and the CRI log paths on
 /// disk: no API server, no CRI socket.
 ///
@@ -13,6 +15,8 @@ public struct PodDiscovery: Sendable {
     let fileSystem: FileSystemAccess
     /// Listings kept between calls; nil lists every directory on every call.
     public let listingCache: ListingCache?
+    /// The last report, served again while no listed directory changed.
+    private let lastReport = SharedReport()
 
     public init(configuration: DiscoveryConfiguration, listingCache: ListingCache? = nil) {
         self.configuration = configuration
@@ -29,7 +33,21 @@ public struct PodDiscovery: Sendable {
     /// Never throws and never crashes: a missing directory gives an empty report, a directory
     /// that vanishes mid-walk is counted in `vanishedEntries`, an odd name in `skippedEntries`.
     public func discover() -> DiscoveryReport {
-        listingCache?.beginDiscovery()
+        if let listingCache {
+            // The report is a function of the listings (and of link targets, which never change):
+            // when no listed directory changed, it is the same report, at one stat a directory.
+            if listingCache.previousDiscoveryStillHolds(), var previous = lastReport.withLock({ $0 }) {
+                previous.vanishedEntries = 0  // counted when it happened
+                return previous
+            }
+            listingCache.beginDiscovery()
+        }
+        let report = discoverAnew()
+        if listingCache != nil { lastReport.withLock { $0 = report } }
+        return report
+    }
+
+    private func discoverAnew() -> DiscoveryReport {
         var counters = DiscoveryCounters()
         let kubepodsRoot: String?
         if let configured = configuration.kubepodsPath {
@@ -91,5 +109,14 @@ public struct PodDiscovery: Sendable {
             pods: pods, kubepodsPath: kubepodsPath,
             podCgroupsWithoutLogDirectory: counters.podCgroupsWithoutLogDirectory,
             skippedEntries: counters.skippedEntries, vanishedEntries: counters.vanishedEntries)
+    }
+}
+
+/// A report shared between calls of a `PodDiscovery` (a value type) and its copies.
+final class SharedReport: Sendable {
+    private let report = Mutex<DiscoveryReport?>(nil)
+
+    func withLock<T>(_ body: (inout DiscoveryReport?) -> T) -> T {
+        report.withLock { body(&$0) }
     }
 }

@@ -9,6 +9,12 @@ public enum GoFloatFormat {
         if value == -.infinity { out.append(contentsOf: "-Inf".utf8); return }
         if value == 0 { out.append(UInt8(ascii: "0")); return }
         if value < 0 { out.append(UInt8(ascii: "-")) }
+        // Byte counts and whole seconds: below 2^53 an integer's shortest digits are its own
+        // digits less trailing zeros (its neighbours are within 1), so no round trip through text.
+        if value.magnitude < 9_007_199_254_740_992, value.magnitude.rounded(.towardZero) == value.magnitude {
+            appendInteger(UInt64(value.magnitude), to: &out)
+            return
+        }
 
         // Swift's description is the shortest digit string that reads back to the same double,
         // as Go's shortest mode is; only the layout differs, so re-lay the digits out Go's way.
@@ -40,6 +46,35 @@ public enum GoFloatFormat {
             out.append(contentsOf: digits[..<pointPosition])
             out.append(UInt8(ascii: "."))
             out.append(contentsOf: digits[pointPosition...])
+        }
+    }
+
+    private static func appendInteger(_ integer: UInt64, to out: inout [UInt8]) {
+        var digits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)  // 32 bytes, room for 20 digits
+        var count = 0
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            var rest = integer
+            repeat {
+                buffer[31 - count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+                count += 1
+            } while rest > 0
+            let text = UnsafeRawBufferPointer(rebasing: buffer[(32 - count)...])
+            let exponent = count - 1
+            if exponent < 6 {
+                out.append(contentsOf: text)
+                return
+            }
+            var significant = count
+            while significant > 1, text[significant - 1] == UInt8(ascii: "0") { significant -= 1 }
+            out.append(text[0])
+            if significant > 1 {
+                out.append(UInt8(ascii: "."))
+                out.append(contentsOf: text[1..<significant])
+            }
+            out.append(contentsOf: "e+".utf8)
+            if exponent < 10 { out.append(UInt8(ascii: "0")) }
+            out.append(contentsOf: String(exponent).utf8)
         }
     }
 

@@ -43,6 +43,35 @@ public struct PrometheusTextWriter {
         bytes.append(UInt8(ascii: "\n"))
     }
 
+    /// `{name="value",...}` for `labels` (sorted by name), made once and reused across families.
+    public static func labelSet(_ labels: KeyValuePairs<String, String>) -> [UInt8] {
+        var w = PrometheusTextWriter(reservingCapacity: 128)
+        w.bytes.append(UInt8(ascii: "{"))
+        var first = true
+        for (label, labelValue) in labels {
+            if !first { w.bytes.append(UInt8(ascii: ",")) }
+            first = false
+            w.append(label, "=\"")
+            w.appendEscaped(labelValue, escapeQuotes: true)
+            w.bytes.append(UInt8(ascii: "\""))
+        }
+        w.bytes.append(UInt8(ascii: "}"))
+        return w.bytes
+    }
+
+    /// One sample whose label set was made by `labelSet`.
+    public mutating func sample(_ name: String, labelSet: [UInt8], value: Double, timestampMilliseconds: Int64? = nil) {
+        bytes.append(contentsOf: name.utf8)
+        bytes.append(contentsOf: labelSet)
+        bytes.append(UInt8(ascii: " "))
+        GoFloatFormat.append(value, to: &bytes)
+        if let timestampMilliseconds {
+            bytes.append(UInt8(ascii: " "))
+            bytes.append(contentsOf: String(timestampMilliseconds).utf8)
+        }
+        bytes.append(UInt8(ascii: "\n"))
+    }
+
     private mutating func append(_ parts: String...) {
         for part in parts { bytes.append(contentsOf: part.utf8) }
     }

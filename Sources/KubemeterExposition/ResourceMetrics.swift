@@ -55,28 +55,33 @@ public struct ResourceMetricsRenderer: Sendable {
         // The client sorts series by label values in label-name order: (container, namespace,
         // pod) for containers, (namespace, pod) for pods.
         let pods = Self.uniquePods(snapshot.pods)
-        var containers: [(pod: PodUsage, container: ContainerUsage)] = []
-        for pod in pods { for c in pod.containers { containers.append((pod, c)) } }
+        var containers: [(pod: PodUsage, container: ContainerUsage, labels: [UInt8])] = []
+        for pod in pods {
+            for c in pod.containers {
+                containers.append((pod, c, PrometheusTextWriter.labelSet(
+                    ["container": c.name, "namespace": pod.namespace, "pod": pod.name])))
+            }
+        }
         containers.sort { a, b in
             (a.container.name, a.pod.namespace, a.pod.name) < (b.container.name, b.pod.namespace, b.pod.name)
         }
+        let podLabels = pods.map { PrometheusTextWriter.labelSet(["namespace": $0.namespace, "pod": $0.name]) }
 
         var w = PrometheusTextWriter(reservingCapacity: 256 + containers.count * 600 + pods.count * 400)
         func containerFamily(_ f: Family, timestamped: Bool = true, _ value: (ContainerUsage) -> Double?) {
             var opened = false
-            for (pod, c) in containers {
+            for (_, c, labels) in containers {
                 guard let v = value(c) else { continue }
                 if !opened { open(f, &w); opened = true }
-                w.sample(f.name, labels: ["container": c.name, "namespace": pod.namespace, "pod": pod.name],
-                         value: v, timestampMilliseconds: timestamped ? ts : nil)
+                w.sample(f.name, labelSet: labels, value: v, timestampMilliseconds: timestamped ? ts : nil)
             }
         }
         func podFamily(_ f: Family, _ value: (PodUsage) -> Double?) {
             var opened = false
-            for pod in pods {
+            for (pod, labels) in zip(pods, podLabels) {
                 guard let v = value(pod) else { continue }
                 if !opened { open(f, &w); opened = true }
-                w.sample(f.name, labels: ["namespace": pod.namespace, "pod": pod.name], value: v, timestampMilliseconds: ts)
+                w.sample(f.name, labelSet: labels, value: v, timestampMilliseconds: ts)
             }
         }
         func nodeFamily(_ f: Family, _ value: Double?) {

@@ -255,13 +255,16 @@ enum Slot: Equatable {
 /// The keys a parser looks for, matched against a line's key bytes without allocating.
 struct KeyTable: Sendable {
     private let keys: [StaticString]
-    private let lengths: [Int]
-    private let firstBytes: [UInt8]
+    /// Key indices grouped by key length: a line's key is compared only with keys of its length
+    /// (memory.stat has ~50 lines a file and kubemeter reads it for every cgroup).
+    private let byLength: [[Int]]
 
     init(_ keys: [StaticString]) {
         self.keys = keys
-        self.lengths = keys.map(\.utf8CodeUnitCount)
-        self.firstBytes = keys.map { $0.utf8CodeUnitCount > 0 ? $0.utf8Start[0] : 0 }
+        let longest = keys.map(\.utf8CodeUnitCount).max() ?? 0
+        var byLength = [[Int]](repeating: [], count: longest + 1)
+        for (i, key) in keys.enumerated() { byLength[key.utf8CodeUnitCount].append(i) }
+        self.byLength = byLength
     }
 
     var count: Int { keys.count }
@@ -269,10 +272,9 @@ struct KeyTable: Sendable {
     @inline(__always)
     func index(of span: ByteSpan, in bytes: UnsafeRawBufferPointer) -> Int? {
         let length = span.count
-        guard length > 0 else { return nil }
-        let first = bytes[span.start]
-        for i in 0..<keys.count where lengths[i] == length && firstBytes[i] == first {
-            if bytes.matches(span, keys[i]) { return i }
+        guard length > 0, length < byLength.count else { return nil }
+        for i in byLength[length] where bytes.matches(span, keys[i]) {
+            return i
         }
         return nil
     }

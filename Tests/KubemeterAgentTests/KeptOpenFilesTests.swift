@@ -1,0 +1,114 @@
+import KubemeterCollector
+import KubemeterParsers
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory, _ index: Int = 0) -> Result<UInt64, HostFileError> {
+    files.read(index, of: directory) { (bytes) throws(ParseError) in try CgroupValue.parse(bytes, file: "f").value }
+}
+
+@Test func rereadsAKeptFileAndSeesItsNewContent() throws {
+    let tree = TemporaryDirectory()
+    tree.write("cg/memory.current", "100\n")
+    let files = KeptOpenFiles(maximumOpenFiles: 10)
+    files.beginCollection()
+    let directory = try #require(files.directory(tree.path + "/cg", files: ["memory.current"], checksIdentity: true))
+    #expect(try value(files, directory).get() == 100)
+    files.endCollection()
+    #expect(files.openFiles == 2, "the file, and its directory held for the identity check")
+
+    // Rewritten in place (same inode), as the kernel regenerates a cgroup file: same fd, new value.
+    let fd = open(tree.path + "/cg/memory.current", O_WRONLY | O_TRUNC)
+    _ = "250\n".withCString { Glibc.write(fd, $0, 4) }
+    close(fd)
+    files.beginCollection()
+    let again = try #require(files.directory(tree.path + "/cg", files: ["memory.current"], checksIdentity: true))
+    #expect(try value(files, again).get() == 250)
+    files.endCollection()
+    #expect(files.openFiles == 2, "still the same fds")
+}
+
+@Test func aReplacedFileIsReopenedWhereIdentityIsChecked() throws {
+    let tree = TemporaryDirectory()
+    tree.write("cg/memory.current", "100\n")
+    let files = KeptOpenFiles(maximumOpenFiles: 10)
+    files.beginCollection()
+    let first = try #require(files.directory(tree.path + "/cg", files: ["memory.current"], checksIdentity: true))
+    #expect(try value(files, first).get() == 100)
+    files.endCollection()
+
+    // Replaced by a new inode (what fake-node does): the directory's mtime moves, so its fds are
+    // reopened; a kept fd would read the deleted file's 100 forever.
+    usleep(20_000)
+    tree.write("cg/memory.current.new", "7\n")
+    _ = rename(tree.path + "/cg/memory.current.new", tree.path + "/cg/memory.current")
+    files.beginCollection()
+    let second = try #require(files.directory(tree.path + "/cg", files: ["memory.current"], checksIdentity: true))
+    #expect(try value(files, second).get() == 7)
+    files.endCollection()
+}
+
+@Test func directoriesNotUsedByACollectionAreClosed() throws {
+    let tree = TemporaryDirectory()
+    tree.write("a/f", "1\n")
+    tree.write("b/f", "2\n")
+    let files = KeptOpenFiles(maximumOpenFiles: 10)
+    files.beginCollection()
+    for name in ["a", "b"] {
+        let d = try #require(files.directory(tree.path + "/" + name, files: ["f"], checksIdentity: false))
+        _ = value(files, d)
+    }
+    files.endCollection()
+    #expect(files.openFiles == 2)
+    files.beginCollection()
+    let a = try #require(files.directory(tree.path + "/a", files: ["f"], checksIdentity: false))
+    #expect(try value(files, a).get() == 1)
+    files.endCollection()
+    #expect(files.openFiles == 1, "b was not used: its fd is closed")
+}
+
+@Test func pastTheBoundFilesAreReadAndClosed() throws {
+    let tree = TemporaryDirectory()
+    for i in 0..<5 { tree.write("c\(i)/f", "\(i)\n") }
+    let files = KeptOpenFiles(maximumOpenFiles: 3)
+    for _ in 0..<2 {
+        files.beginCollection()
+        for i in 0..<5 {
+            let d = try #require(files.directory(tree.path + "/c\(i)", files: ["f"], checksIdentity: false))
+            #expect(try value(files, d).get() == UInt64(i), "every value is right, kept or not")
+        }
+        files.endCollection()
+        #expect(files.openFiles == 3)
+    }
+    #expect(files.uncachedReads == 4, "two files over the bound, twice")
+}
+
+@Test func missingFilesAndVanishedDirectories() throws {
+    let tree = TemporaryDirectory()
+    tree.write("cg/cpu.stat", "usage_usec 5\n")
+    let files = KeptOpenFiles(maximumOpenFiles: 10)
+    files.beginCollection()
+    let d = try #require(files.directory(tree.path + "/cg", files: ["cpu.stat", "memory.current"], checksIdentity: true))
+    #expect(value(files, d, 1) == .failure(.notFound(path: tree.path + "/cg/memory.current")))
+    files.endCollection()
+    _ = system("rm -rf '\(tree.path)/cg'")
+    files.beginCollection()
+    #expect(files.directory(tree.path + "/cg", files: ["cpu.stat", "memory.current"], checksIdentity: true) == nil)
+    files.endCollection()
+    #expect(files.openFiles == 0)
+}
+
+@Test func garbageIsAParseErrorNotAValue() throws {
+    let tree = TemporaryDirectory()
+    tree.write("cg/memory.current", "12abc\n")
+    let files = KeptOpenFiles(maximumOpenFiles: 10)
+    files.beginCollection()
+    let d = try #require(files.directory(tree.path + "/cg", files: ["memory.current"], checksIdentity: true))
+    guard case .failure(.parse) = value(files, d) else {
+        Issue.record("expected a parse error")
+        return
+    }
+}

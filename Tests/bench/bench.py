@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""make bench: what a scrape costs, side by side with the kernel floor and node_exporter.
+
+For fake-node trees of 110, 250 and 1000 pods (3 app containers each, plus a sandbox), and for a
+kubepods tree made under the real cgroup v2 mount when one is writable, it prints:
+  - the floor: a C program reading exactly the files kubemeter keeps open (read from the agent's
+    own /proc/<pid>/fd after a first scrape), by open+read+close and by kept-open pread;
+  - kubemeter's full scrape over HTTP on loopback (/metrics/resource, keep-alive, gzip off):
+    median and p99 over the scrapes, CPU seconds per scrape of the agent process;
+  - each one's ratio to the floor;
+  - prometheus-node-exporter on loopback: scrape time, CPU per scrape, RSS;
+  - kubemeter's RSS (VmRSS steady, VmHWM peak), growth over 10,000 scrapes, idle CPU over 60 s;
+and the verdict on each goal of docs/performance.md. Nothing here is a test: it only measures.
+"""
+import argparse
+import http.client
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+FAKE_NODE = os.path.join(os.path.dirname(ROOT), "shared", "tools", "fake-node")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def memory_kib(pid):
+    out = {}
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                k, v = line.split(":")
+                out[k] = int(v.split()[0])
+    return out
+
+
+class Process:
+    def __init__(self, argv, port, path):
+        self.port, self.path = port, path
+        self.proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1):
+                    break
+            except OSError:
+                if time.time() > deadline or self.proc.poll() is not None:
+                    raise SystemExit(f"bench: {argv[0]} did not start")
+                time.sleep(0.05)
+
+    def scrape(self, count):
+        """Scrapes `count` times on one keep-alive connection; returns latencies in ms."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        latencies = []
+        for _ in range(count):
+            start = time.perf_counter()
+            conn.request("GET", self.path)
+            response = conn.getresponse()
+            body = response.read()
+            latencies.append((time.perf_counter() - start) * 1000)
+            assert response.status == 200 and body
+        conn.close()
+        return latencies
+
+    def measure(self, count):
+        self.scrape(5)  # warm: the first scrape opens the files and lists the directories
+        before = cpu_seconds(self.proc.pid)
+        latencies = self.scrape(count)
+        cpu = (cpu_seconds(self.proc.pid) - before) / count
+        latencies.sort()
+        return {"median_ms": statistics.median(latencies), "p99_ms": latencies[int(len(latencies) * 0.99) - 1],
+                "cpu_ms": cpu * 1000, **memory_kib(self.proc.pid)}
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+def kept_files(pid):
+    out = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if target.startswith("/") and not target.startswith("/dev/") and os.path.isfile(target):
+            out.append(target)
+    return sorted(out)
+
+
+def floor(floor_bin, files, iterations, workdir):
+    listing = os.path.join(workdir, "files.txt")
+    with open(listing, "w") as f:
+        f.write("\n".join(files) + "\n")
+    out = subprocess.run([floor_bin, listing, str(iterations)], check=True, capture_output=True, text=True).stdout
+    values = dict(line.split() for line in out.splitlines())
+    return {"files": int(values["files"]), "orc_ms": float(values["open_read_close_median_us"]) / 1000,
+            "pread_ms": float(values["pread_median_us"]) / 1000}
+
+
+def run_tree(kubemeter, floor_bin, args, label, scrapes, workdir, pods):
+    port = free_port()
+    agent = Process([kubemeter, "serve", "--listen-address", f"127.0.0.1:{port}", *args], port, "/metrics/resource")
+    try:
+        agent.scrape(2)
+        files = kept_files(agent.proc.pid)
+        result = agent.measure(scrapes)
+    finally:
+        agent.stop()
+    result.update(floor(floor_bin, files, 200, workdir))
+    result["label"], result["pods"] = label, pods
+    return result
+
+
+def make_real_tree(pods, containers):
+    """A cgroupfs-driver kubepods tree under the real cgroup v2 mount, and CRI log paths beside it."""
+    for mount in ("/sys/fs/cgroup", "/sys/fs/cgroup/unified"):
+        if os.path.exists(os.path.join(mount, "cgroup.controllers")) and os.access(mount, os.W_OK):
+            break
+    else:
+        return None
+    base = os.path.join(mount, f"kubemeter-bench-{os.getpid()}")
+    logs = tempfile.mkdtemp(prefix="kubemeter-bench-logs-")
+    made = [base, os.path.join(base, "kubepods"), os.path.join(base, "kubepods", "burstable")]
+    try:
+        for d in made:
+            os.mkdir(d)
+        os.mkdir(os.path.join(logs, "containers"))
+        for p in range(pods):
+            uid = str(uuid.uuid4())
+            pod = os.path.join(base, "kubepods", "burstable", f"pod{uid}")
+            os.mkdir(pod)
+            made.append(pod)
+            for c in range(containers + 1):
+                cid = uuid.uuid4().hex * 2
+                os.mkdir(os.path.join(pod, cid))
+                made.append(os.path.join(pod, cid))
+                if c == 0:
+                    continue  # the sandbox: no log path
+                name = f"c{c}"
+                d = os.path.join(logs, "pods", f"bench_pod-{p}_{uid}", name)
+                os.makedirs(d)
+                open(os.path.join(d, "0.log"), "w").close()
+                os.symlink(os.path.join(d, "0.log"), os.path.join(logs, "containers", f"pod-{p}_bench_{name}-{cid}.log"))
+    except OSError as e:
+        remove_real_tree(base, made, logs)
+        print(f"bench: no real cgroup tree ({e})")
+        return None
+    return base, made, logs
+
+
+def remove_real_tree(base, made, logs):
+    for d in reversed(made):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+    shutil.rmtree(logs, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--kubemeter", default=os.path.join(ROOT, ".build/release/kubemeter"))
+    ap.add_argument("--floor", required=True)
+    ap.add_argument("--node-exporter", default=shutil.which("prometheus-node-exporter"))
+    ap.add_argument("--scrapes", type=int, default=300)
+    ap.add_argument("--soak-scrapes", type=int, default=10_000)
+    ap.add_argument("--idle-seconds", type=int, default=60)
+    a = ap.parse_args()
+    workdir = tempfile.mkdtemp(prefix="kubemeter-bench-")
+    results = []
+    started = time.time()
+    try:
+        for pods in (110, 250, 1000):
+            tree = os.path.join(workdir, f"node{pods}")
+            subprocess.run([sys.executable, FAKE_NODE, tree, "--pods", str(pods), "--containers", "3", "--seed", str(pods)],
+                           check=True, stdout=subprocess.DEVNULL)
+            results.append(run_tree(a.kubemeter, a.floor, ["--host-root", tree], f"fake-node {pods} pods", a.scrapes, workdir, pods))
+        real = make_real_tree(110, 3)
+        if real:
+            base, made, logs = real
+            try:
+                results.append(run_tree(a.kubemeter, a.floor, [
+                    "--cgroup-path", base, "--pod-log-path", os.path.join(logs, "pods"),
+                    "--container-log-path", os.path.join(logs, "containers")], "real cgroup v2, 110 pods", a.scrapes, workdir, 110))
+            finally:
+                remove_real_tree(base, made, logs)
+
+        print(f"\n{'tree':28} {'files':>6} {'orc ms':>8} {'pread ms':>9} {'scrape med':>10} {'p99':>7} "
+              f"{'/pread':>7} {'/orc':>6} {'cpu ms':>7} {'RSS MiB':>8} {'HWM MiB':>8}")
+        for r in results:
+            print(f"{r['label']:28} {r['files']:6d} {r['orc_ms']:8.3f} {r['pread_ms']:9.3f} {r['median_ms']:10.3f} "
+                  f"{r['p99_ms']:7.3f} {r['median_ms'] / r['pread_ms']:7.2f} {r['median_ms'] / r['orc_ms']:6.2f} "
+                  f"{r['cpu_ms']:7.3f} {r['VmRSS'] / 1024:8.1f} {r['VmHWM'] / 1024:8.1f}")
+
+        # node_exporter on this host, and kubemeter's long run and idle cost on the 110-pod tree.
+        exporter = None
+        if a.node_exporter:
+            port = free_port()
+            ne = Process([a.node_exporter, f"--web.listen-address=127.0.0.1:{port}"], port, "/metrics")
+            try:
+                exporter = ne.measure(200)
+            finally:
+                ne.stop()
+            print(f"\nnode_exporter: scrape median {exporter['median_ms']:.3f} ms, p99 {exporter['p99_ms']:.3f} ms, "
+                  f"CPU {exporter['cpu_ms']:.3f} ms/scrape, RSS {exporter['VmRSS'] / 1024:.1f} MiB (peak {exporter['VmHWM'] / 1024:.1f})")
+        port = free_port()
+        agent = Process([a.kubemeter, "serve", "--listen-address", f"127.0.0.1:{port}", "--host-root",
+                         os.path.join(workdir, "node110")], port, "/metrics/resource")
+        try:
+            agent.scrape(1000)
+            rss_early = memory_kib(agent.proc.pid)["VmRSS"]
+            agent.scrape(a.soak_scrapes - 1000)
+            rss_late = memory_kib(agent.proc.pid)
+            idle_before = cpu_seconds(agent.proc.pid)
+            time.sleep(a.idle_seconds)
+            idle_cpu = cpu_seconds(agent.proc.pid) - idle_before
+        finally:
+            agent.stop()
+        print(f"kubemeter 110 pods: RSS after 1,000 scrapes {rss_early / 1024:.1f} MiB, after {a.soak_scrapes:,} "
+              f"{rss_late['VmRSS'] / 1024:.1f} MiB (peak {rss_late['VmHWM'] / 1024:.1f}); "
+              f"idle CPU over {a.idle_seconds} s: {idle_cpu:.3f} s")
+
+        by = {r["label"]: r for r in results}
+        r110, r1000 = by["fake-node 110 pods"], by["fake-node 1000 pods"]
+        per_pod_ratio = (r1000["median_ms"] / 1000) / (r110["median_ms"] / 110)
+        goals = [
+            ("110 pods: scrape median <= 1.5x the pread floor", r110["median_ms"] <= 1.5 * r110["pread_ms"],
+             f"{r110['median_ms'] / r110['pread_ms']:.2f}x"),
+            ("110 pods: scrape median below the open/read/close floor", r110["median_ms"] < r110["orc_ms"],
+             f"{r110['median_ms']:.3f} vs {r110['orc_ms']:.3f} ms"),
+            ("1000 pods: per-pod cost within 1.2x of 110 pods", per_pod_ratio <= 1.2, f"{per_pod_ratio:.2f}x"),
+            ("110 pods: CPU per scrape below node_exporter's",
+             exporter is not None and r110["cpu_ms"] < exporter["cpu_ms"],
+             f"{r110['cpu_ms']:.3f} vs {exporter['cpu_ms']:.3f} ms" if exporter else "node_exporter not run"),
+            ("RSS steady < 12 MiB at 110 pods", r110["VmRSS"] < 12 * 1024, f"{r110['VmRSS'] / 1024:.1f} MiB"),
+            ("RSS steady < 20 MiB at 1000 pods", r1000["VmRSS"] < 20 * 1024, f"{r1000['VmRSS'] / 1024:.1f} MiB"),
+            (f"no RSS growth over {a.soak_scrapes:,} scrapes (< 1 MiB)", rss_late["VmRSS"] - rss_early < 1024,
+             f"{(rss_late['VmRSS'] - rss_early) / 1024:+.2f} MiB"),
+            (f"idle CPU over {a.idle_seconds} s ~0 (<= 1 tick)", idle_cpu <= 1 / TICK, f"{idle_cpu:.3f} s"),
+        ]
+        print("\ngoals:")
+        for name, ok, detail in goals:
+            print(f"  {'PASS' if ok else 'FAIL'}  {name}: {detail}")
+        print(f"\nbench took {time.time() - started:.0f} s")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
