@@ -55,31 +55,38 @@ public struct ResourceMetricsRenderer: Sendable {
         // The client sorts series by label values in label-name order: (container, namespace,
         // pod) for containers, (namespace, pod) for pods.
         let pods = Self.uniquePods(snapshot.pods)
-        var containers: [(pod: PodUsage, container: ContainerUsage, labels: [UInt8])] = []
-        for pod in pods {
-            for c in pod.containers {
-                containers.append((pod, c, PrometheusTextWriter.labelSet(
-                    ["container": c.name, "namespace": pod.namespace, "pod": pod.name])))
+        // Series are ordered through indices: pods and containers are large values, and sorting
+        // or copying them per family would cost more than writing the text.
+        struct Row { var pod: Int; var container: Int; var labels: [UInt8] }
+        var rows: [Row] = []
+        for (p, pod) in pods.enumerated() {
+            for (c, container) in pod.containers.enumerated() {
+                rows.append(Row(pod: p, container: c, labels: PrometheusTextWriter.labelSet(
+                    ["container": container.name, "namespace": pod.namespace, "pod": pod.name])))
             }
         }
-        containers.sort { a, b in
-            (a.container.name, a.pod.namespace, a.pod.name) < (b.container.name, b.pod.namespace, b.pod.name)
+        rows.sort { a, b in
+            let (pa, pb) = (pods[a.pod], pods[b.pod])
+            let (ca, cb) = (pa.containers[a.container].name, pb.containers[b.container].name)
+            if ca != cb { return ca < cb }
+            if pa.namespace != pb.namespace { return pa.namespace < pb.namespace }
+            return pa.name < pb.name
         }
         let podLabels = pods.map { PrometheusTextWriter.labelSet(["namespace": $0.namespace, "pod": $0.name]) }
 
-        var w = PrometheusTextWriter(reservingCapacity: 256 + containers.count * 600 + pods.count * 400)
-        func containerFamily(_ f: Family, timestamped: Bool = true, _ value: (ContainerUsage) -> Double?) {
+        var w = PrometheusTextWriter(reservingCapacity: 256 + rows.count * 600 + pods.count * 400)
+        func containerFamily(_ f: Family, timestamped: Bool = true, _ value: (borrowing ContainerUsage) -> Double?) {
             var opened = false
-            for (_, c, labels) in containers {
-                guard let v = value(c) else { continue }
+            for row in rows {
+                guard let v = value(pods[row.pod].containers[row.container]) else { continue }
                 if !opened { open(f, &w); opened = true }
-                w.sample(f.name, labelSet: labels, value: v, timestampMilliseconds: timestamped ? ts : nil)
+                w.sample(f.name, labelSet: row.labels, value: v, timestampMilliseconds: timestamped ? ts : nil)
             }
         }
         func podFamily(_ f: Family, _ value: (PodUsage) -> Double?) {
             var opened = false
-            for (pod, labels) in zip(pods, podLabels) {
-                guard let v = value(pod) else { continue }
+            for (p, labels) in podLabels.enumerated() {
+                guard let v = value(pods[p]) else { continue }
                 if !opened { open(f, &w); opened = true }
                 w.sample(f.name, labelSet: labels, value: v, timestampMilliseconds: ts)
             }
