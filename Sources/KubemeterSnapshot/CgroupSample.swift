@@ -15,6 +15,26 @@ public struct CgroupSample: Sendable, Equatable {
     /// `memory.swap.max`.
     public var swapMax: CgroupLimit?
 
+    // Read for /metrics/cadvisor and `kubemeter top` (the kubelet's endpoint needs none of them).
+    /// `cpu.max`: the CFS quota and period.
+    public var cpuMax: CPUMax?
+    /// `cpu.weight`.
+    public var cpuWeight: UInt64?
+    /// `memory.max`.
+    public var memoryMax: CgroupLimit?
+    /// `memory.peak` (kernel 5.19+).
+    public var memoryPeak: UInt64?
+    /// `memory.events`: oom, oom_kill, ... (hierarchical).
+    public var memoryEvents: MemoryEvents?
+    /// `pids.current`.
+    public var pidsCurrent: UInt64?
+    /// `cpu.pressure`, `memory.pressure`, `io.pressure` (absent without PSI).
+    public var cpuPressure: Pressure?
+    public var memoryPressure: Pressure?
+    public var ioPressure: Pressure?
+    /// `io.stat`.
+    public var ioStat: IOStat?
+
     public init(
         cpu: CPUStat? = nil, memoryCurrent: UInt64? = nil, memoryStat: MemoryStat? = nil,
         swapCurrent: UInt64? = nil, swapMax: CgroupLimit? = nil

@@ -46,6 +46,18 @@ public struct NodeUsage: Sendable, Equatable {
     public var memorySource: NodeValueSource?
     public var swapUsageBytes: UInt64?
 
+    // Read for /metrics/cadvisor and `kubemeter top`.
+    /// `/proc/stat` (CPU time by mode, per CPU, boot time).
+    public var procStat: ProcStat?
+    /// `/proc/meminfo`.
+    public var meminfo: Meminfo?
+    /// `/proc/net/dev` of the host's network namespace.
+    public var netDev: NetDev?
+    /// Node pressure: the root cgroup's `*.pressure`, or `/proc/pressure/*`.
+    public var cpuPressure: Pressure?
+    public var memoryPressure: Pressure?
+    public var ioPressure: Pressure?
+
     public init(
         cpuUsageSeconds: Double? = nil, cpuSource: NodeValueSource? = nil,
         memoryWorkingSetBytes: UInt64? = nil, memorySource: NodeValueSource? = nil,
@@ -68,6 +80,12 @@ public struct PodUsage: Sendable, Equatable {
     public var cgroupPath: String
     public var sample: CgroupSample
     public var containers: [ContainerUsage]
+    /// The pod's network interfaces, from `/proc/<pid>/net/dev` of a process in its sandbox
+    /// (its network namespace), `lo` left out; nil when unknown or when the pod uses the host's
+    /// network (`hostNetwork`), whose interfaces are the node's.
+    public var network: [NetDevInterface]?
+    /// True when the pod shares the node's network namespace.
+    public var hostNetwork: Bool?
 
     public init(
         namespace: String, name: String, uid: String, qosClass: String, cgroupPath: String,
