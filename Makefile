@@ -11,7 +11,7 @@ ARGS        ?=
 DEBUG_BIN   := .build/debug/kubemeter
 RELEASE_BIN := .build/release/kubemeter
 
-.PHONY: run build release test unit e2e deps test-deps check-release clean
+.PHONY: run build release test unit e2e deps test-deps check-release bench clean
 
 ## run: install build dependencies, build, and run the agent on this machine (port 10265).
 run: deps release
@@ -37,6 +37,13 @@ e2e: build
 ## check-release: build as the Dockerfile does and check it links only what the runtime image has.
 check-release: release
 	Tests/release/check-links.sh $(RELEASE_BIN)
+
+## bench: scrape cost beside the kernel floor and node_exporter (prints figures and goal verdicts; not a test).
+bench: release test-deps
+	@dpkg -s prometheus-node-exporter >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq prometheus-node-exporter; }
+	@mkdir -p .build-bench
+	cc -O2 -o .build-bench/floor Tests/bench/floor.c
+	$(PY) Tests/bench/bench.py --kubemeter $(abspath $(RELEASE_BIN)) --floor .build-bench/floor
 
 deps:
 	@missing=$$(for p in $(BUILD_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

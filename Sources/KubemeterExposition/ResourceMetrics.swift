@@ -75,7 +75,7 @@ public struct ResourceMetricsRenderer: Sendable {
         let podLabels = pods.map { PrometheusTextWriter.labelSet(["namespace": $0.namespace, "pod": $0.name]) }
 
         var w = PrometheusTextWriter(reservingCapacity: 256 + rows.count * 600 + pods.count * 400)
-        func containerFamily(_ f: Family, timestamped: Bool = true, _ value: (borrowing ContainerUsage) -> Double?) {
+        func containerFamily(_ f: Family, timestamped: Bool = true, _ value: (ContainerUsage) -> Double?) {
             var opened = false
             for row in rows {
                 guard let v = value(pods[row.pod].containers[row.container]) else { continue }
