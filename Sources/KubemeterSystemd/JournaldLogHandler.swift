@@ -9,8 +9,9 @@ import Synchronization
 /// (`sd_journal_sendv(3)`): `MESSAGE`, `PRIORITY`, `CODE_FILE`/`CODE_LINE`/`CODE_FUNC`,
 /// `SYSLOG_IDENTIFIER`, `LOGGER`, and every metadata key as a field of its own (upper-cased, so
 /// `journalctl PODS=110` finds the "first collection" event). If journald's socket is missing or
-/// refuses an event, the event is written to stderr as logfmt instead, so it is never lost. (libsystemd itself drops an
-/// event silently and returns success when the socket does not exist, hence the explicit check.)
+/// refuses an event, the event is written to stderr as logfmt instead, so it is never lost.
+/// (libsystemd itself drops an event silently and returns success when the socket does not
+/// exist, hence the explicit check.)
 public struct JournaldLogHandler: LogHandler {
     public var logLevel: Logger.Level = .info
     public var metadata: Logger.Metadata = [:]

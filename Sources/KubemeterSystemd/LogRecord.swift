@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 
 /// One log event with its metadata merged and flattened, ready for any of the output formats.
@@ -73,7 +76,3 @@ public enum LogTimestamp {
             + "\(pad(Int32(nanoseconds / 1_000_000), 3))Z"
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif
