@@ -10,5 +10,5 @@ for check in check-systemd check-kubernetes check-prometheus check-grafana; do
     echo "== $check"
     if "Tests/deploy/$check.sh"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $check"; fi
 done
-echo "deploy checks: $passed passed, $failed failed"
+echo "deploy: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
