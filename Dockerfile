@@ -10,6 +10,7 @@ RUN swift build -c release --static-swift-stdlib --product kubemeter \
     && install -D "$(swift build -c release --static-swift-stdlib --show-bin-path)/kubemeter" /out/kubemeter
 
 FROM debian:bookworm-slim
+ARG VERSION=0.1.0
 RUN apt-get update && apt-get install -y --no-install-recommends libsystemd0 zlib1g \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/kubemeter /usr/local/bin/kubemeter
@@ -18,6 +19,8 @@ USER 65534:65534
 EXPOSE 10265
 LABEL org.opencontainers.image.title="kubemeter" \
       org.opencontainers.image.description="Kubernetes node agent: the kubelet's /metrics/resource from cgroup v2 and /proc, read at scrape time" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.documentation="docs/deploy.md"
 ENTRYPOINT ["/usr/local/bin/kubemeter"]
 CMD ["serve", "--host-root", "/host"]

@@ -11,7 +11,7 @@ ARGS        ?=
 DEBUG_BIN   := .build/debug/kubemeter
 RELEASE_BIN := .build/release/kubemeter
 
-.PHONY: run build release test unit e2e deps test-deps check-release bench clean
+.PHONY: run build release test unit e2e deps test-deps check-release check-deploy bench clean
 
 ## run: install build dependencies, build, and run the agent on this machine (port 10265).
 run: deps release
@@ -37,6 +37,10 @@ e2e: build
 ## check-release: build as the Dockerfile does and check it links only what the runtime image has.
 check-release: release
 	Tests/release/check-links.sh $(RELEASE_BIN)
+
+## check-deploy: render, validate and policy-check every manifest, unit file, rule and dashboard.
+check-deploy: build
+	Tests/deploy/check-all.sh
 
 ## bench: scrape cost beside the kernel floor and node_exporter (prints figures and goal verdicts; not a test).
 bench: release test-deps

@@ -41,8 +41,12 @@ let package = Package(
         .target(name: "KubemeterExposition", dependencies: ["KubemeterSnapshot"]),
         // A small HTTP/1.1 server on POSIX sockets.
         .target(name: "KubemeterHTTP"),
-        // systemd integration (readiness notification, journald).
-        .target(name: "KubemeterSystemd", dependencies: ["CSystemd"]),
+        // systemd integration (readiness, watchdog, socket activation) and the swift-log handlers
+        // (logfmt, JSON, journald).
+        .target(
+            name: "KubemeterSystemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
+        ),
         // The agent: routes, single-flight collection, wiring of all of the above.
         .target(
             name: "KubemeterAgent",
@@ -66,6 +70,10 @@ let package = Package(
         .testTarget(
             name: "KubemeterAgentTests",
             dependencies: ["KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterSnapshot"]
+        ),
+        .testTarget(
+            name: "KubemeterSystemdTests",
+            dependencies: ["KubemeterSystemd", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

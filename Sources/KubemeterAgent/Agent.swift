@@ -17,12 +17,22 @@ public struct AgentConfiguration: Sendable {
     public var kubepodsPath: String?
     public var sampleTimestamps: Bool
     public var http: HTTPServerConfiguration
+    /// A socket already listening (systemd socket activation); nil = bind `http.listenAddress`.
+    public var listeningSocket: Int32?
+    /// How long responses in flight may take to finish after SIGTERM.
+    public var shutdownGracePeriodSeconds: Double
+    /// Time between `STATUS=` updates when systemd has no watchdog for us (with one, half its timeout).
+    public var statusIntervalSeconds: Double
 
-    public init(paths: HostPaths, kubepodsPath: String? = nil, sampleTimestamps: Bool = false, http: HTTPServerConfiguration) {
+    public init(paths: HostPaths, kubepodsPath: String? = nil, sampleTimestamps: Bool = false, http: HTTPServerConfiguration,
+                listeningSocket: Int32? = nil, shutdownGracePeriodSeconds: Double = 5, statusIntervalSeconds: Double = 10) {
         self.paths = paths
         self.kubepodsPath = kubepodsPath
         self.sampleTimestamps = sampleTimestamps
         self.http = http
+        self.listeningSocket = listeningSocket
+        self.shutdownGracePeriodSeconds = shutdownGracePeriodSeconds
+        self.statusIntervalSeconds = statusIntervalSeconds
     }
 }
 
@@ -33,8 +43,10 @@ public final class Agent: Sendable {
     private let router: Router
     private let server: HTTPServer
     private let logger: Logger
+    private let heartbeat: ServiceHeartbeat
 
-    /// Binds the listening socket (so a bad address fails here, before anything is announced).
+    /// Binds the listening socket, or adopts the one systemd passed (so a bad address fails here,
+    /// before anything is announced).
     public init(configuration: AgentConfiguration, logger: Logger) throws(HTTPServerError) {
         self.configuration = configuration
         self.logger = logger
@@ -50,8 +62,24 @@ public final class Agent: Sendable {
             httpCounters: { serverBox.counters() })
         self.flight = flight
         self.router = router
-        server = try HTTPServer(configuration: configuration.http) { request in router.respond(to: request) }
+        let server = if let fd = configuration.listeningSocket {
+            try HTTPServer(listeningSocket: fd, configuration: configuration.http) { request in router.respond(to: request) }
+        } else {
+            try HTTPServer(configuration: configuration.http) { request in router.respond(to: request) }
+        }
+        self.server = server
         serverBox.set(server)
+        // With a watchdog, each period needs a successful collection (one a scrape started within
+        // the period counts), so a host whose files hang or vanish gets the agent restarted.
+        let watchdog = SystemdWatchdog.pingIntervalNanoseconds()
+        let period = watchdog ?? UInt64(max(configuration.statusIntervalSeconds, 0.001) * 1e9)
+        heartbeat = ServiceHeartbeat(periodNanoseconds: period, watchdog: watchdog != nil) { mustCollect in
+            let now = monotonicNanoseconds()
+            let published = mustCollect
+                ? flight.collection(notStartedBefore: now > period ? now - period : 0)
+                : flight.lastCollection
+            return Self.report(published, server: server, now: monotonicNanoseconds())
+        }
     }
 
     /// The address actually bound (the real port when port 0 was asked).
@@ -62,18 +90,38 @@ public final class Agent: Sendable {
     public func run() {
         let first = flight.collection(notStartedBefore: 0)
         Self.logFirstCollection(first, configuration.paths, logger)
-        let notifier = SystemdNotifier()
-        if !first.snapshot.scrapeFailed {
-            notifier.notify("READY=1\nSTATUS=serving on \(boundAddress), \(first.snapshot.pods.count) pods")
-        }
-        logger.info("serving", metadata: ["address": "\(boundAddress)"])
+        // READY=1 goes out here when the first collection succeeded, else at the first later one.
+        heartbeat.start(initial: Self.report(first, server: server, now: monotonicNanoseconds()))
+        logger.info("serving", metadata: [
+            "address": "\(boundAddress)",
+            "socket": configuration.listeningSocket == nil ? "bound" : "passed by systemd",
+        ])
         server.run()
-        notifier.notify("STOPPING=1")
+        heartbeat.stop()
     }
 
-    /// Stops accepting, finishes in-flight responses within `gracePeriodSeconds`, and makes `run` return.
-    public func shutdown(gracePeriodSeconds: Double = 5) {
-        server.shutdown(gracePeriodSeconds: gracePeriodSeconds)
+    /// Tells systemd `STOPPING=1`, stops accepting, finishes in-flight responses within the grace
+    /// period (default: the configuration's), and makes `run` return.
+    public func shutdown(gracePeriodSeconds: Double? = nil) {
+        heartbeat.stop()
+        server.shutdown(gracePeriodSeconds: gracePeriodSeconds ?? configuration.shutdownGracePeriodSeconds)
+    }
+
+    /// The one-line `STATUS=` summary: pods, containers, the last collection and the scrapes served.
+    static func report(_ published: SingleFlightCollector.Published?, server: HTTPServer, now: UInt64) -> HeartbeatReport {
+        let scrapes = server.statistics.requestsHandled
+        guard let published else {
+            return HeartbeatReport(healthy: false, status: "serving on \(server.boundAddress); no collection yet; \(scrapes) requests")
+        }
+        let snapshot = published.snapshot
+        let containers = snapshot.pods.reduce(0) { $0 + $1.containers.count }
+        let age = now > published.startedNanoseconds ? (now - published.startedNanoseconds) / 1_000_000_000 : 0
+        let milliseconds = Double(published.durationNanoseconds / 10_000) / 100
+        let outcome = snapshot.scrapeFailed ? "FAILED (node CPU/memory unreadable)" : "ok"
+        return HeartbeatReport(
+            healthy: !snapshot.scrapeFailed,
+            status: "serving on \(server.boundAddress): \(snapshot.pods.count) pods, \(containers) containers; "
+                + "last collection \(outcome) \(age)s ago in \(milliseconds) ms; \(scrapes) requests")
     }
 
     /// Answers one request without a socket (tests, and `kubemeter snapshot`).

@@ -4,6 +4,7 @@ import KubemeterAgent
 import KubemeterCollector
 import KubemeterExposition
 import KubemeterHTTP
+import KubemeterSystemd
 import Logging
 
 #if canImport(Glibc)
@@ -51,6 +52,12 @@ struct HostOptions: ParsableArguments {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(help: ArgumentHelp("""
+        Log format: logfmt or json (stderr), or journald (native protocol, structured fields). \
+        Default: journald when stderr is the journal (JOURNAL_STREAM), else logfmt.
+        """, valueName: "format"))
+    var logFormat: LogFormat?
+
     var paths: HostPaths {
         HostPaths.resolve(hostRoot: hostRoot, procPath: procPath, cgroupPath: cgroupPath,
                           podLogPath: podLogPath, containerLogPath: containerLogPath)
@@ -58,16 +65,14 @@ struct HostOptions: ParsableArguments {
 
     func makeLogger() -> Logger {
         let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
+        let format = logFormat ?? .automatic()
+        LoggingSystem.bootstrap { label in format.makeHandler(label: label, level: level) }
         return Logger(label: "kubemeter")
     }
 }
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
+extension LogFormat: ExpressibleByArgument {}
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the agent: serve /metrics/resource over HTTP.")
@@ -86,8 +91,18 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds a client has to send a whole request head.", valueName: "seconds"))
     var readTimeout: Double = 5
 
+    @Option(help: ArgumentHelp("Seconds responses in flight may take to finish after SIGTERM/SIGINT; then the agent exits 0.", valueName: "seconds"))
+    var shutdownGracePeriod: Double = 5
+
     func run() throws {
         let logger = host.makeLogger()
+        // Socket activation: systemd (kubemeter.socket) passes the listening socket as fd 3, and
+        // --listen-address is then ignored.
+        let passed: Int32?
+        do { passed = try SocketActivation.passedListeningSocket() } catch {
+            logger.critical("cannot use the socket systemd passed", metadata: ["error": "\(error)"])
+            throw ExitCode.failure
+        }
         let address: ListenAddress
         do { address = try ListenAddress(parsing: listenAddress) } catch {
             throw ValidationError("--listen-address \(listenAddress): \(error)")
@@ -99,13 +114,18 @@ struct Serve: ParsableCommand {
         do {
             agent = try Agent(
                 configuration: AgentConfiguration(paths: host.paths, kubepodsPath: host.kubepodsPath,
-                                                  sampleTimestamps: sampleTimestamps, http: http),
+                                                  sampleTimestamps: sampleTimestamps, http: http,
+                                                  listeningSocket: passed,
+                                                  shutdownGracePeriodSeconds: shutdownGracePeriod),
                 logger: logger)
         } catch {
             logger.critical("cannot listen", metadata: ["error": "\(error)"])
             throw ExitCode.failure
         }
-        let signals = ShutdownSignals { agent.shutdown() }
+        let signals = ShutdownSignals { number in
+            logger.notice("shutting down", metadata: ["signal": number == SIGTERM ? "SIGTERM" : "SIGINT"])
+            agent.shutdown()
+        }
         agent.run()
         withExtendedLifetime(signals) {}
         logger.info("stopped")
@@ -116,11 +136,11 @@ struct Serve: ParsableCommand {
 final class ShutdownSignals {
     private let sources: [any DispatchSourceSignal]
 
-    init(_ action: @escaping @Sendable () -> Void) {
+    init(_ action: @escaping @Sendable (Int32) -> Void) {
         sources = [SIGTERM, SIGINT].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler(handler: action)
+            source.setEventHandler { action(number) }
             source.resume()
             return source
         }

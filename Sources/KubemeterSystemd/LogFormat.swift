@@ -1,0 +1,34 @@
+import Logging
+
+/// Where and how kubemeter logs (`--log-format`).
+public enum LogFormat: String, CaseIterable, Sendable {
+    /// `key=value` lines on stderr: the default outside systemd.
+    case logfmt
+    /// One JSON object per line on stderr.
+    case json
+    /// journald's native protocol, with structured fields.
+    case journald
+
+    /// journald when stderr is the journal (`JOURNAL_STREAM` matches stderr), else logfmt.
+    public static func automatic() -> LogFormat {
+        JournalStream.isJournal(fd: 2) ? .journald : .logfmt
+    }
+
+    /// A handler for `label` at `level` in this format.
+    public func makeHandler(label: String, level: Logger.Level) -> any LogHandler {
+        switch self {
+        case .logfmt:
+            var handler = TextLogHandler(label: label, style: .logfmt)
+            handler.logLevel = level
+            return handler
+        case .json:
+            var handler = TextLogHandler(label: label, style: .json)
+            handler.logLevel = level
+            return handler
+        case .journald:
+            var handler = JournaldLogHandler(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+
+/// One log event with its metadata merged and flattened, ready for any of the output formats.
+public struct LogRecord: Sendable, Equatable {
+    public var timestamp: String
+    public var level: Logger.Level
+    public var message: String
+    /// Metadata as `key=value` pairs, sorted by key, nested dictionaries flattened as `outer.inner`.
+    public var fields: [(key: String, value: String)]
+    public var label: String
+    public var file: String
+    public var function: String
+    public var line: UInt
+
+    public init(timestamp: String, level: Logger.Level, message: String, fields: [(key: String, value: String)],
+                label: String, file: String, function: String, line: UInt) {
+        self.timestamp = timestamp
+        self.level = level
+        self.message = message
+        self.fields = fields
+        self.label = label
+        self.file = file
+        self.function = function
+        self.line = line
+    }
+
+    public static func == (lhs: LogRecord, rhs: LogRecord) -> Bool {
+        lhs.timestamp == rhs.timestamp && lhs.level == rhs.level && lhs.message == rhs.message
+            && lhs.fields.map(\.key) == rhs.fields.map(\.key) && lhs.fields.map(\.value) == rhs.fields.map(\.value)
+            && lhs.label == rhs.label && lhs.file == rhs.file && lhs.function == rhs.function && lhs.line == rhs.line
+    }
+
+    /// Merges the handler's metadata with the event's (the event's win) and flattens the result.
+    public static func flatten(_ handler: Logger.Metadata, _ event: Logger.Metadata?) -> [(key: String, value: String)] {
+        var merged = handler
+        if let event { merged.merge(event) { _, new in new } }
+        var out: [(key: String, value: String)] = []
+        append(merged, prefix: "", into: &out)
+        return out.sorted { $0.key < $1.key }
+    }
+
+    private static func append(_ metadata: Logger.Metadata, prefix: String, into out: inout [(key: String, value: String)]) {
+        for (key, value) in metadata {
+            let name = prefix.isEmpty ? key : prefix + "." + key
+            switch value {
+            case .dictionary(let nested):
+                append(nested, prefix: name, into: &out)
+            default:
+                out.append((name, value.description))
+            }
+        }
+    }
+}
+
+/// The current time as RFC 3339 UTC with milliseconds (e.g. `2026-11-24T12:33:16.042Z`).
+public enum LogTimestamp {
+    public static func now() -> String {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return format(seconds: Int(now.tv_sec), nanoseconds: Int(now.tv_nsec))
+    }
+
+    public static func format(seconds: Int, nanoseconds: Int) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
+            + "\(pad(Int32(nanoseconds / 1_000_000), 3))Z"
+    }
+}
