@@ -21,6 +21,8 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        // zlib, for gzip-encoded responses (Prometheus asks for them).
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Linux headers the Glibc module lacks (statfs, file system magic numbers, O_PATH, mallopt).
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // Pure parsers, one per kernel file: bytes in, typed values out. No I/O, no Foundation.
@@ -38,7 +40,7 @@ let package = Package(
             ]
         ),
         // Renderers: Prometheus text exposition (and later tables and JSON).
-        .target(name: "KubemeterExposition", dependencies: ["KubemeterSnapshot"]),
+        .target(name: "KubemeterExposition", dependencies: ["KubemeterSnapshot", "CZlib"]),
         // A small HTTP/1.1 server on POSIX sockets.
         .target(name: "KubemeterHTTP"),
         // systemd integration (readiness, watchdog, socket activation) and the swift-log handlers

@@ -21,7 +21,14 @@ struct Router: Sendable {
         switch request.path {
         case "/metrics/resource":
             let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
-            return metrics(published.rendering("resource") { renderer.render($0) })
+            let plain = published.rendering("resource") { renderer.render($0) }
+            guard Gzip.isAccepted(by: request.headers["Accept-Encoding"]) else { return metrics(plain) }
+            // Compressed once per collection, like the text, however many scrapes share it.
+            let compressed = published.rendering("resource.gz") { _ in Gzip.compress(plain) ?? [] }
+            var response = metrics(compressed.isEmpty ? plain : compressed)
+            response.headers.add(name: "Vary", value: "Accept-Encoding")
+            if !compressed.isEmpty { response.headers.add(name: "Content-Encoding", value: "gzip") }
+            return response
         case "/metrics":
             var health = flight.health
             health.version = KubemeterVersion.current

@@ -94,3 +94,17 @@ def test_promtool_check_metrics_is_clean(running):
     body = curl(running.base + "/metrics/resource").stdout
     r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout.strip() == "" and r.stderr.strip() == "", (r.stdout, r.stderr)
+
+
+def test_gzip_when_asked(running):
+    import gzip
+    plain_status, plain_headers, plain = running.get("/metrics/resource")
+    status, headers, body = running.get("/metrics/resource", {"Accept-Encoding": "gzip"})
+    assert status == 200 and plain_status == 200
+    assert headers.get("Content-Encoding") == "gzip"
+    assert headers.get("Vary") == "Accept-Encoding"
+    assert "Content-Encoding" not in plain_headers
+    assert gzip.decompress(body) == plain, "the same text, compressed"
+    assert len(body) * 4 < len(plain)
+    _, refused_headers, refused = running.get("/metrics/resource", {"Accept-Encoding": "gzip;q=0, identity"})
+    assert "Content-Encoding" not in refused_headers and refused == plain
