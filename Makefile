@@ -6,12 +6,12 @@ PY          ?= /usr/bin/python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Packages the build needs, and those the tests add (Debian's own Python, so no pip is needed).
 BUILD_DEBS  := libsystemd-dev zlib1g-dev pkg-config
-TEST_DEBS   := prometheus curl python3 python3-pytest python3-prometheus-client
+TEST_DEBS   := prometheus curl wrk tmux python3 python3-pytest python3-prometheus-client
 ARGS        ?=
 DEBUG_BIN   := .build/debug/kubemeter
 RELEASE_BIN := .build/release/kubemeter
 
-.PHONY: run build release test unit e2e deps test-deps check-release check-deploy bench clean
+.PHONY: run build release test unit e2e deps test-deps check-release check-deploy bench fuzz fuzz-replay soak sanitize clean
 
 ## run: install build dependencies, build, and run the agent on this machine (port 10265).
 run: deps release
@@ -41,6 +41,24 @@ check-release: release
 ## check-deploy: render, validate and policy-check every manifest, unit file, rule and dashboard.
 check-deploy: build
 	Tests/deploy/check-all.sh
+
+## fuzz: every libFuzzer target for FUZZ_SECONDS each (default 60), then replay kept crash inputs.
+FUZZ_SECONDS ?= 60
+fuzz:
+	Tests/fuzz/run.sh $(FUZZ_SECONDS)
+
+fuzz-replay:
+	Tests/fuzz/run.sh --replay-only
+
+## soak: churn a fake-node tree under continuous scrapes (SOAK_SECONDS, default 300).
+SOAK_SECONDS ?= 300
+soak: deps test-deps release
+	$(PY) Tests/soak/soak.py $(abspath $(RELEASE_BIN)) --seconds $(SOAK_SECONDS) --pods 40
+
+## sanitize: the Swift test suite under AddressSanitizer, then ThreadSanitizer.
+sanitize: deps
+	$(SWIFT) test --sanitize=address --scratch-path .build-asan
+	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
 
 ## bench: scrape cost beside the kernel floor and node_exporter (prints figures and goal verdicts; not a test).
 bench: release test-deps

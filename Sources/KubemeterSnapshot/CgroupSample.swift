@@ -55,10 +55,16 @@ extension CgroupSample {
 
     /// The kubelet's working set: `memory.current` - `inactive_file`, floored at 0
     /// (google/cadvisor container/libcontainer/handler.go, setMemoryStats, on cgroup v2).
-    /// Without `inactive_file` cAdvisor subtracts nothing; so do we.
+    /// A `memory.stat` without `inactive_file` subtracts nothing, as in cAdvisor; a `memory.stat`
+    /// that could not be read at all gives no working set (cAdvisor fails the container's stats
+    /// then), never `memory.current` passed off as one.
+    /// A `memory.stat` in which none of `anon`, `file`, `inactive_file` could be read is not one
+    /// the kernel wrote (every kernel with cgroup v2 writes all three), and counts as unreadable.
     public var memoryWorkingSetBytes: UInt64? {
-        guard let usage = memoryCurrent else { return nil }
-        return ResourceFormulas.workingSet(usage: usage, inactiveFile: memoryStat?.inactiveFile ?? 0)
+        guard let usage = memoryCurrent, let stat = memoryStat,
+              stat.anon != nil || stat.file != nil || stat.inactiveFile != nil
+        else { return nil }
+        return ResourceFormulas.workingSet(usage: usage, inactiveFile: stat.inactiveFile ?? 0)
     }
 
     /// The swap limit the kubelet reports as `container_swap_limit_bytes`: `memory.swap.max` when

@@ -34,6 +34,9 @@ CASES = {
     "mem-current-overflow": ("memory.current", b"18446744073709551616\n", MEM),
     "cpu-absent": ("cpu.stat", None, CPU),
     "mem-current-directory": ("memory.current", "dir", MEM),
+    # Bigger than the agent reads: a memory.stat it cannot read gives no working set at all.
+    "mem-stat-huge-duplicates": ("memory.stat", b"anon 1\n" * (BIG // 7), MEM),
+    "mem-stat-garbage": ("memory.stat", bytes(range(256)) * 64, MEM),
 }
 
 
@@ -41,7 +44,7 @@ CASES = {
 # is memory.current exactly (CgroupSample.workingSet says so too). Checked against the file itself.
 NO_INACTIVE_FILE = {
     "mem-stat-missing": b"anon 4096\nfile 4096\n",
-    "mem-stat-huge-duplicates": b"anon 1\n" * (BIG // 7),
+    "mem-stat-duplicated-inactive": b"anon 4096\ninactive_file 1\ninactive_file 2\n",
 }
 
 
@@ -121,10 +124,6 @@ def test_memory_stat_without_inactive_file_gives_memory_current(fake_node, agent
     check({k: v for k, v in got.items() if k not in usage}, {k: v for k, v in want.items() if k not in usage}, {})
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "collector bug, reported: an unreadable or unparsable memory.stat (CgroupSample.memoryStat == nil) "
-    "is treated like one without inactive_file, so memory.current is served as the working set: a "
-    "number larger than the truth. cAdvisor fails the container's stats instead; the series should be absent."))
 def test_unparsable_memory_stat_drops_the_working_set(fake_node, agent):
     tree = fake_node(pods=2, containers=2, seed=9)
     want = expected.series(tree)
