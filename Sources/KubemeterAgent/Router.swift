@@ -12,6 +12,7 @@ struct Router: Sendable {
     static let index = """
         kubemeter: the kubelet's resource metrics, read from the kernel at scrape time.
         /metrics/resource  kubelet-compatible resource metrics (Prometheus text)
+        /metrics/cadvisor  cAdvisor-compatible container metrics (limits, throttling, PSI, OOM, IO, pod network) and node_* metrics
         /metrics           kubemeter's own health: collections, errors, vanished cgroups, process
         /healthz           200 while the process is up
         /readyz            200 once a collection has succeeded
@@ -22,6 +23,9 @@ struct Router: Sendable {
         case "/metrics/resource":
             let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
             return metrics(published.rendering("resource") { renderer.render($0) })
+        case "/metrics/cadvisor":
+            let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
+            return metrics(published.rendering("cadvisor") { CadvisorMetricsRenderer().render($0) })
         case "/metrics":
             var health = flight.health
             health.version = KubemeterVersion.current
