@@ -106,6 +106,7 @@ public struct CadvisorMetricsRenderer: Sendable {
         single(F.oomEvents) { number($0.memoryEvents?.oom) }
         single(F.oomKills) { number($0.memoryEvents?.oomKill) }
         single(F.processes) { number($0.pidsCurrent) }
+        single(F.threads) { number($0.pidsCurrent) }
         for (resource, some, full) in [
             ("cpu", F.cpuWaiting, F.cpuStalled), ("memory", F.memoryWaiting, F.memoryStalled), ("io", F.ioWaiting, F.ioStalled),
         ] {
@@ -187,6 +188,7 @@ public struct CadvisorMetricsRenderer: Sendable {
         static let oomEvents = Family(name: "container_oom_events_total", type: "counter", help: "Count of out of memory events observed for the container")
         static let oomKills = Family(name: "container_oom_kills_total", type: "counter", help: "Processes killed by the OOM killer in the container's cgroup or below (memory.events oom_kill).")
         static let processes = Family(name: "container_processes", type: "gauge", help: "Number of processes running inside the container.")
+        static let threads = Family(name: "container_threads", type: "gauge", help: "Number of threads running inside the container")
         static let cpuStalled = Family(name: "container_pressure_cpu_stalled_seconds_total", type: "counter", help: "Total time duration no tasks in the container could make progress due to CPU congestion.")
         static let cpuWaiting = Family(name: "container_pressure_cpu_waiting_seconds_total", type: "counter", help: "Total time duration tasks in the container have waited due to CPU congestion.")
         static let memoryStalled = Family(name: "container_pressure_memory_stalled_seconds_total", type: "counter", help: "Total time duration no tasks in the container could make progress due to memory congestion.")

@@ -33,6 +33,7 @@ CADVISOR = {
     "container_spec_memory_limit_bytes": ("gauge", "Memory limit for the container."),
     "container_oom_events_total": ("counter", "Count of out of memory events observed for the container"),
     "container_processes": ("gauge", "Number of processes running inside the container."),
+    "container_threads": ("gauge", "Number of threads running inside the container"),
     "container_fs_reads_bytes_total": ("counter", "Cumulative count of bytes read"),
     "container_fs_writes_bytes_total": ("counter", "Cumulative count of bytes written"),
     "container_fs_reads_total": ("counter", "Cumulative count of reads completed"),
@@ -137,6 +138,7 @@ def cgroup_series(directory, labels):
         put("container_oom_kills_total", e["oom_kill"])
     if has("pids.current"):
         put("container_processes", int(read(p("pids.current"))))
+        put("container_threads", int(read(p("pids.current"))))
     for res in ("cpu", "memory", "io"):
         if has(f"{res}.pressure"):
             ps = pressure(p(f"{res}.pressure"))
