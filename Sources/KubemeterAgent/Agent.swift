@@ -59,6 +59,7 @@ public final class Agent: Sendable {
         let serverBox = ServerBox()
         let router = Router(
             flight: flight, renderer: ResourceMetricsRenderer(sampleTimestamps: configuration.sampleTimestamps),
+            cadvisor: CadvisorMetricsRenderer(cgroupRoot: configuration.paths.cgroupPath),
             httpCounters: { serverBox.counters() })
         self.flight = flight
         self.router = router

@@ -6,12 +6,15 @@ import KubemeterSnapshot
 struct Router: Sendable {
     let flight: SingleFlightCollector
     let renderer: ResourceMetricsRenderer
+    /// cAdvisor's `id` label is the cgroup path below this mount.
+    let cadvisor: CadvisorMetricsRenderer
     /// The HTTP server's counters, once the server exists.
     let httpCounters: @Sendable () -> HTTPCounters
 
     static let index = """
         kubemeter: the kubelet's resource metrics, read from the kernel at scrape time.
         /metrics/resource  kubelet-compatible resource metrics (Prometheus text)
+        /metrics/cadvisor  cAdvisor-compatible container metrics (limits, throttling, PSI, OOM, IO, pod network) and node_* metrics
         /metrics           kubemeter's own health: collections, errors, vanished cgroups, process
         /healthz           200 while the process is up
         /readyz            200 once a collection has succeeded
@@ -21,14 +24,10 @@ struct Router: Sendable {
         switch request.path {
         case "/metrics/resource":
             let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
-            let plain = published.rendering("resource") { renderer.render($0) }
-            guard Gzip.isAccepted(by: request.headers["Accept-Encoding"]) else { return metrics(plain) }
-            // Compressed once per collection, like the text, however many scrapes share it.
-            let compressed = published.rendering("resource.gz") { _ in Gzip.compress(plain) ?? [] }
-            var response = metrics(compressed.isEmpty ? plain : compressed)
-            response.headers.add(name: "Vary", value: "Accept-Encoding")
-            if !compressed.isEmpty { response.headers.add(name: "Content-Encoding", value: "gzip") }
-            return response
+            return metrics(published, "resource", for: request) { renderer.render($0) }
+        case "/metrics/cadvisor":
+            let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
+            return metrics(published, "cadvisor", for: request) { cadvisor.render($0) }
         case "/metrics":
             var health = flight.health
             health.version = KubemeterVersion.current
@@ -47,6 +46,21 @@ struct Router: Sendable {
         default:
             return .text(404, "not found: \(request.path) (see / for the endpoints)")
         }
+    }
+
+    /// A rendering of `published`, gzip-encoded when the client accepts it; both made once per
+    /// collection however many scrapes share it.
+    private func metrics(
+        _ published: SingleFlightCollector.Published, _ key: String, for request: HTTPRequest,
+        _ render: (NodeSnapshot) -> [UInt8]
+    ) -> HTTPResponse {
+        let plain = published.rendering(key, render)
+        guard Gzip.isAccepted(by: request.headers["Accept-Encoding"]) else { return metrics(plain) }
+        let compressed = published.rendering(key + ".gz") { _ in Gzip.compress(plain) ?? [] }
+        var response = metrics(compressed.isEmpty ? plain : compressed)
+        response.headers.add(name: "Vary", value: "Accept-Encoding")
+        if !compressed.isEmpty { response.headers.add(name: "Content-Encoding", value: "gzip") }
+        return response
     }
 
     private func metrics(_ body: [UInt8]) -> HTTPResponse {

@@ -10,8 +10,14 @@ struct CgroupSampler {
     /// False on cgroupfs, where a removed cgroup's kept fds answer ENODEV.
     let checksIdentity: Bool
 
-    /// The files read from every pod and container cgroup, in `CgroupSample` order.
-    static let fileNames = ["cpu.stat", "memory.current", "memory.stat", "memory.swap.current", "memory.swap.max"]
+    /// The files read from every pod and container cgroup, in `CgroupSample` order: the kubelet's
+    /// five first, then those /metrics/cadvisor adds. Each is one `pread` per collection; a file
+    /// the kernel lacks is opened once, found absent, and never tried again for that directory.
+    static let fileNames = [
+        "cpu.stat", "memory.current", "memory.stat", "memory.swap.current", "memory.swap.max",
+        "cpu.max", "cpu.weight", "memory.max", "memory.peak", "memory.events", "pids.current",
+        "cpu.pressure", "memory.pressure", "io.pressure", "io.stat",
+    ]
 
     /// The outcome of sampling one cgroup: a sample, or the cgroup is gone.
     enum Outcome {
@@ -43,6 +49,16 @@ struct CgroupSampler {
         if sample.swapCurrent != nil {
             sample.swapMax = value(4) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: "memory.swap.max") }
         }
+        sample.cpuMax = value(5, CPUMax.parse)
+        sample.cpuWeight = value(6) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "cpu.weight").value }
+        sample.memoryMax = value(7) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: "memory.max") }
+        sample.memoryPeak = value(8) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.peak").value }
+        sample.memoryEvents = value(9, MemoryEvents.parse)
+        sample.pidsCurrent = value(10) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "pids.current").value }
+        sample.cpuPressure = value(11, Pressure.parse)
+        sample.memoryPressure = value(12, Pressure.parse)
+        sample.ioPressure = value(13, Pressure.parse)
+        sample.ioStat = value(14, IOStat.parse)
         // A cgroup removed after discovery listed it answers ENOENT to a first open; tell that
         // apart from a kernel without the file by asking whether the directory is still there.
         if vanished || (sample.cpu == nil && access(path, F_OK) != 0) {

@@ -17,6 +17,7 @@ public final class Collector {
     private let listings = ListingCache()
     private let discovery: PodDiscovery?
     private let startTimes = StartTimes()
+    private let networks: PodNetworkSampler
     private let procChecksIdentity: Bool
     private let cgroupChecksIdentity: Bool
     private let logger: Logger
@@ -32,6 +33,9 @@ public final class Collector {
         files = KeptOpenFiles(maximumOpenFiles: maximumOpenFiles)
         procChecksIdentity = !KeptOpenFiles.isKernelFileSystem(paths.procPath)
         cgroupChecksIdentity = paths.cgroupPath.map { !KeptOpenFiles.isKernelFileSystem($0) } ?? true
+        networks = PodNetworkSampler(
+            files: files, procPath: paths.procPath, procChecksIdentity: procChecksIdentity,
+            cgroupChecksIdentity: cgroupChecksIdentity)
         if let cgroupPath = paths.cgroupPath {
             discovery = PodDiscovery(
                 configuration: DiscoveryConfiguration(
@@ -43,9 +47,10 @@ public final class Collector {
         }
     }
 
-    /// Files kept open by default: 4 per cgroup for 1,000 pods of 4 containers, with room to spare;
+    /// Files kept open by default: 15 per cgroup and 2 per pod (network) for 1,000 pods of 4
+    /// containers, with room to spare;
     /// clipped at start to what RLIMIT_NOFILE allows (see `raiseOpenFileLimit`).
-    public static let defaultMaximumOpenFiles = 24_000
+    public static let defaultMaximumOpenFiles = 80_000
 
     /// Kept fds now, and reads that found the bound reached.
     public var openFileStatistics: (open: Int, uncachedReads: Int) { (files.openFiles, files.uncachedReads) }
@@ -57,6 +62,7 @@ public final class Collector {
         defer {
             files.endCollection()
             startTimes.endCollection()
+            networks.endCollection()
         }
         var problems = CollectionProblems()
         var timings = CollectionTimings()
@@ -138,9 +144,14 @@ public final class Collector {
                     startTimeSeconds: startTimes.startTime(of: container.cgroupPath)))
             }
         }
-        return PodUsage(
+        var usage = PodUsage(
             namespace: pod.namespace, name: pod.name, uid: pod.uid, qosClass: pod.qos.rawValue,
             cgroupPath: pod.cgroupPath, sample: podSample, containers: containers)
+        let network = networks.sample(pod)
+        usage.network = network.interfaces
+        usage.hostNetwork = network.hostNetwork
+        problems.unreadableFiles += network.unreadableFiles
+        return usage
     }
 
     /// Raises the soft RLIMIT_NOFILE to the hard limit and returns how many fds may be kept open,

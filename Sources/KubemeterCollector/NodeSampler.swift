@@ -21,11 +21,16 @@ struct NodeSampler {
         var succeeded: Bool
     }
 
+    /// Under the proc mount, in the order `sample()` indexes them.
+    static let procFiles = ["stat", "meminfo", "1/net/dev", "net/dev", "pressure/cpu", "pressure/memory", "pressure/io"]
+    /// In the root cgroup, likewise.
+    static let rootCgroupFiles = ["cpu.stat", "memory.stat", "cpu.pressure", "memory.pressure", "io.pressure"]
+
     func sample() -> Result {
         var unreadable = 0
-        let proc = files.directory(paths.procPath, files: ["stat", "meminfo"], checksIdentity: procChecksIdentity)
+        let proc = files.directory(paths.procPath, files: Self.procFiles, checksIdentity: procChecksIdentity)
         let root = paths.cgroupPath.flatMap {
-            files.directory($0, files: ["cpu.stat", "memory.stat"], checksIdentity: cgroupChecksIdentity)
+            files.directory($0, files: Self.rootCgroupFiles, checksIdentity: cgroupChecksIdentity)
         }
         func value<V>(_ index: Int, of directory: KeptOpenFiles.Directory?, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
             guard let directory else { return nil }
@@ -37,10 +42,12 @@ struct NodeSampler {
         }
 
         var usage = NodeUsage()
+        // /proc/stat is read at every collection: node_cpu_seconds_total needs it by mode.
+        let procStat = value(0, of: proc, ProcStat.parse)
         if let usec = value(0, of: root, CPUStat.parse)?.usageUsec {
             usage.cpuUsageSeconds = Double(usec) / 1e6
             usage.cpuSource = .rootCgroupCPUStat
-        } else if let total = value(0, of: proc, ProcStat.parse)?.total {
+        } else if let total = procStat?.total {
             usage.cpuUsageSeconds = Double(NodeFormulas.busyTicks(total)) / ticksPerSecond
             usage.cpuSource = .procStat
         }
@@ -57,6 +64,17 @@ struct NodeSampler {
         if let meminfo, let total = meminfo.swapTotal, let free = meminfo.swapFree {
             usage.swapUsageBytes = total > free ? total - free : 0
         }
+
+        // For /metrics/cadvisor's node_* families. `<proc>/net/dev` is `self/net/dev`: the agent's
+        // own namespace, the host's only with hostNetwork; `<proc>/1/net/dev` is init's, the host's.
+        usage.procStat = procStat
+        usage.meminfo = meminfo
+        usage.netDev = value(2, of: proc, NetDev.parse) ?? value(3, of: proc, NetDev.parse)
+        // The root cgroup's pressure files are the system-wide PSI (the same numbers as
+        // /proc/pressure/*, kernel/sched/psi.c); /proc/pressure where no cgroup v2 tree is read.
+        usage.cpuPressure = value(2, of: root, Pressure.parse) ?? value(4, of: proc, Pressure.parse)
+        usage.memoryPressure = value(3, of: root, Pressure.parse) ?? value(5, of: proc, Pressure.parse)
+        usage.ioPressure = value(4, of: root, Pressure.parse) ?? value(6, of: proc, Pressure.parse)
         let succeeded = usage.cpuUsageSeconds != nil || usage.memoryWorkingSetBytes != nil
         return Result(usage: usage, unreadableFiles: unreadable, succeeded: succeeded)
     }
