@@ -5,7 +5,8 @@
 # See docs/testing.md. Needs root (apt-get, debootstrap, mkfs.ext4 -d of a root-owned tree).
 #
 # Environment: KUBEMETER_BIN (skip the build, use this binary), E2E_NODE_TIMEOUT (seconds the
-# guest may run, default 720), E2E_NODE_CACHE (default <repo>/.build-e2e-node).
+# guest may run, default 720), E2E_NODE_CACHE (default <repo>/.build-e2e-node), E2E_NODE_KERNEL_ARGS
+# (extra guest kernel options, default loglevel=4).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -74,7 +75,7 @@ set +e
 timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
     -accel tcg,thread=multi -cpu max -smp 2 -m 4096 -nographic -no-reboot \
     -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
-    -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all ipv6.disable=1 panic=-1 ${E2E_NODE_KERNEL_ARGS:-quiet}" \
+    -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all ipv6.disable=1 panic=-1 ${E2E_NODE_KERNEL_ARGS:-loglevel=4}" \
     -drive file="$image/disk.img",format=raw,if=virtio,snapshot=on \
     -virtfs local,path="$share",mount_tag=e2e,security_model=none,id=e2e \
     -nic none </dev/null >"$console" 2>&1

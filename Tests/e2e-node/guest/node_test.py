@@ -230,8 +230,12 @@ def start_container(layout, pod, c):
     # The kubelet's link, made after the container starts, only when the log file exists.
     os.symlink(log_path, f"/var/log/containers/{pod.name}_{pod.namespace}_{c.name}-{c.id}.log")
     if c.swap_limit:
-        with open(os.path.join(layout.container_dir(pod, c.id), "memory.swap.max"), "w") as f:
-            f.write(str(c.swap_limit))
+        if layout.driver == "systemd":
+            # Through systemd: a file written behind its back is reset on the next daemon-reload.
+            sh("systemctl", "set-property", "--runtime", f"cri-containerd-{c.id}.scope", f"MemorySwapMax={c.swap_limit}")
+        else:
+            with open(os.path.join(layout.container_dir(pod, c.id), "memory.swap.max"), "w") as f:
+                f.write(str(c.swap_limit))
 
 
 def remove_task(cid):
@@ -508,8 +512,9 @@ def check_scrape(tag, text, before, after, pods, layout):
                 continue
             if v is None or not within(v, b, a, tol):
                 bad.append(f"{'/'.join(key)}: expected {b}..{a} {tol_text(tol)}, got {v}")
-        record(f"{tag} {group}", not bad, f"{len(objs)} {fam} values within {tol_text(tol)} of {source}"
-               if not bad else "; ".join(bad))
+        present = sum(1 for key in objs if key in served)
+        record(f"{tag} {group}", not bad, f"{present} {fam} series within {tol_text(tol)} of {source}, "
+               f"{len(objs) - present} rightly absent" if not bad else "; ".join(bad))
 
     cobj = {k: ("containers", c.id) for k, c in want_c.items()}
     pobj = {k: ("pods", p.uid) for k, p in want_p.items()}
@@ -729,8 +734,13 @@ def run_service(layout, pods):
     ca = readings(layout, pods)
     check_cadvisor(tag, cbody if ccode == 200 else None, cb, ca, pods)
     journal = sh("journalctl", "-u", "kubemeter", "--no-pager", "-o", "cat", check=False).stdout.strip().splitlines()
-    record(f"{tag} journal", len(journal) > 0,
-           f"journalctl -u kubemeter: {len(journal)} lines" + (f", first: {journal[0][:100]!r}" if journal else ""))
+    # The agent's own lines (not systemd's "Starting"/"Started" about the unit).
+    own = sh("journalctl", "_SYSTEMD_UNIT=kubemeter.service", "--no-pager", "-o", "cat",
+             check=False).stdout.strip().splitlines()
+    serving = [l for l in own if "serving" in l]
+    record(f"{tag} journal", bool(serving),
+           f"journalctl -u kubemeter: {len(journal)} lines, {len(own)} from the agent"
+           + (f", e.g. {serving[0][:110]!r}" if serving else ", none saying it is serving"))
     with open(os.path.join(OUT, "kubemeter-journal.txt"), "w") as f:
         f.write("\n".join(journal) + "\n")
     # The unit's hardening is kept as shipped; what the kernel and systemd think of it, for the record.
