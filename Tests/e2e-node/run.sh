@@ -70,7 +70,7 @@ fi
 # 5. Boot. No NIC (-nic none): nothing in the guest can reach a network. The disk is opened with
 # snapshot=on, so the cached image stays pristine.
 console=$cache/console.log
-say "booting the guest (qemu TCG, 2 vCPUs, 4 GiB; about 2 minutes to multi-user), timeout ${timeout_s}s"
+say "booting the guest (qemu TCG, 2 vCPUs, 4 GiB; boot under a minute, the test about 4), timeout ${timeout_s}s"
 set +e
 timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
     -accel tcg,thread=multi -cpu max -smp 2 -m 4096 -nographic -no-reboot \
