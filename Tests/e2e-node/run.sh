@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# `make e2e-node`: kubemeter on a real Linux node. Builds (once, cached) a Debian bookworm guest
+# image, boots it under qemu (TCG) on Debian's kernel with the unified cgroup v2 hierarchy, runs
+# Tests/e2e-node/guest/node_test.py inside from a oneshot unit, and prints its checks.
+# See docs/testing.md. Needs root (apt-get, debootstrap, mkfs.ext4 -d of a root-owned tree).
+#
+# Environment: KUBEMETER_BIN (skip the build, use this binary), E2E_NODE_TIMEOUT (seconds the
+# guest may run, default 720), E2E_NODE_CACHE (default <repo>/.build-e2e-node), E2E_NODE_KERNEL_ARGS
+# (extra guest kernel options, default loglevel=4).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+cache=${E2E_NODE_CACHE:-$repo/.build-e2e-node}
+timeout_s=${E2E_NODE_TIMEOUT:-720}
+SUDO=$([ "$(id -u)" = 0 ] || echo sudo)
+start=$(date +%s)
+say() { echo "e2e-node: $*"; }
+
+mkdir -p "$cache"
+# One run at a time per cache: a second run would delete the first one's share under its guest.
+exec 9>"$cache/.lock"
+flock -n 9 || { echo "e2e-node: another run holds $cache/.lock" >&2; exit 1; }
+
+# 1. Host tools.
+need=()
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+if [ ${#need[@]} -gt 0 ]; then
+    say "installing ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# 2. The agent as it ships: release build, static Swift stdlib.
+bin=${KUBEMETER_BIN:-}
+if [ -z "$bin" ]; then
+    say "building the release binary (swift build -c release --static-swift-stdlib)"
+    (cd "$repo" && swift build -c release --static-swift-stdlib 2>&1 | tail -n 1)
+    bin=$repo/.build/release/kubemeter
+fi
+
+# 3. The guest image, cached under the hash of its recipe.
+recipe_hash=$(cat "$here/build-image.sh" "$here/guest/kubemeter-e2e.service" | sha256sum | cut -c1-16)
+image=$cache/image-$recipe_hash
+mkdir -p "$cache"
+if [ ! -f "$image/disk.img" ]; then
+    say "building the guest image $image (recipe changed or first run)"
+    find "$cache" -maxdepth 1 -name 'image-*' -exec rm -rf {} +
+    $SUDO "$here/build-image.sh" "$image.tmp"
+    mv "$image.tmp" "$image"
+else
+    say "guest image cached: $image ($(cat "$image/kernel-version"))"
+fi
+
+# 4. The share: the test, the agent, the unit when the repository has one; results come back in out/.
+share=$cache/share
+rm -rf "$share"
+mkdir -p "$share/guest" "$share/bin" "$share/out"
+cp "$here/guest/"*.py "$here/guest/"*.sh "$share/guest/"
+cp "$bin" "$share/bin/kubemeter"
+if [ -f "$repo/deploy/systemd/kubemeter.service" ]; then
+    mkdir -p "$share/deploy"
+    cp "$repo/deploy/systemd/kubemeter.service" "$share/deploy/"
+    say "deploy/systemd/kubemeter.service found: the guest will also run it as a service"
+else
+    say "deploy/systemd/kubemeter.service not in this repository: the service checks will be skipped"
+fi
+
+# 5. Boot. No NIC (-nic none): nothing in the guest can reach a network. The disk is opened with
+# snapshot=on, so the cached image stays pristine.
+console=$cache/console.log
+say "booting the guest (qemu TCG, 2 vCPUs, 4 GiB; boot under a minute, the test about 4), timeout ${timeout_s}s"
+set +e
+timeout --foreground -k 10 "$timeout_s" qemu-system-x86_64 \
+    -accel tcg,thread=multi -cpu max -smp 2 -m 4096 -nographic -no-reboot \
+    -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
+    -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all ipv6.disable=1 panic=-1 ${E2E_NODE_KERNEL_ARGS:-loglevel=4}" \
+    -drive file="$image/disk.img",format=raw,if=virtio,snapshot=on \
+    -virtfs local,path="$share",mount_tag=e2e,security_model=none,id=e2e \
+    -nic none </dev/null >"$console" 2>&1
+qemu_rc=$?
+set -e
+
+# 6. Verdict.
+status=$(cat "$share/out/status" 2>/dev/null || true)
+if [ -s "$share/out/report.txt" ]; then
+    cat "$share/out/report.txt"
+fi
+elapsed=$(( $(date +%s) - start ))
+if [ -z "$status" ]; then
+    echo "e2e-node: FAILED: the guest did not finish (qemu exit $qemu_rc after ${elapsed}s; 124 = timeout). Console tail:" >&2
+    tail -n 60 "$console" | sed 's/^/  | /' >&2
+    exit 1
+fi
+case "$status" in
+pass)
+    say "PASSED in ${elapsed}s (guest kernel $(cat "$image/kernel-version"); outputs in $share/out)" ;;
+*)
+    echo "e2e-node: FAILED: $status (outputs in $share/out). Console tail:" >&2
+    tail -n 30 "$console" | sed 's/^/  | /' >&2
+    exit 1 ;;
+esac
