@@ -11,7 +11,7 @@ ARGS        ?=
 DEBUG_BIN   := .build/debug/kubemeter
 RELEASE_BIN := .build/release/kubemeter
 
-.PHONY: run build release test unit e2e deps test-deps check-release check-deploy bench fuzz fuzz-replay soak sanitize clean
+.PHONY: run build release test unit e2e deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
 
 ## run: install build dependencies, build, and run the agent on this machine (port 10265).
 run: deps release
@@ -41,6 +41,10 @@ check-release: release
 ## check-deploy: render, validate and policy-check every manifest, unit file, rule and dashboard.
 check-deploy: build
 	Tests/deploy/check-all.sh
+
+## e2e-node: kubemeter on a real node: a qemu guest with systemd, containerd and runc (root; ~5-9 min; not in CI).
+e2e-node: deps
+	Tests/e2e-node/run.sh
 
 ## fuzz: every libFuzzer target for FUZZ_SECONDS each (default 60), then replay kept crash inputs.
 FUZZ_SECONDS ?= 60
