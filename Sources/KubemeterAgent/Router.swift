@@ -13,6 +13,8 @@ struct Router: Sendable {
         kubemeter: the kubelet's resource metrics, read from the kernel at scrape time.
         /metrics/resource  kubelet-compatible resource metrics (Prometheus text)
         /metrics           kubemeter's own health: collections, errors, vanished cgroups, process
+        /top               the node's pods now: CPU, memory, limits, throttling, OOM, PSI, network (text; ?sort= ?namespace= ?pod= ?containers=1 ?wide=1)
+        /pods              every pod and container the agent sees: UID, QoS, cgroup, container ID, values (JSON)
         /healthz           200 while the process is up
         /readyz            200 once a collection has succeeded
         """
@@ -28,6 +30,10 @@ struct Router: Sendable {
             health.http = httpCounters()
             health.process = ProcessFiguresReader.read()
             return metrics(AgentMetricsRenderer().render(health))
+        case "/top":
+            return TopEndpoint(flight: flight).top(request)
+        case "/pods":
+            return TopEndpoint(flight: flight).pods(request)
         case "/healthz":
             return .text(200, "ok")
         case "/readyz":
