@@ -50,7 +50,7 @@ public struct TopTable: Sendable {
         if let f = view.options.pod { filters.append("pod~" + f.pattern) }
         if !filters.isEmpty { second += "; " + filters.joined(separator: " ") }
         second += "; showing \(view.rows.count) " + (view.options.containers ? "containers" : "pods")
-        return [first, second]
+        return [clip(first), clip(second)]
     }
 
     /// The column header and one line per row, fitted to `width`.
@@ -91,7 +91,7 @@ public struct TopTable: Sendable {
     /// Summary, blank line, table, each line ending in "\n".
     public func render(_ view: TopView) -> String {
         var out = ""
-        for line in summary(view) { out += clip(line) + "\n" }
+        for line in summary(view) { out += line + "\n" }
         out += "\n"
         for line in table(view) { out += line + "\n" }
         return out

@@ -168,6 +168,10 @@ enum TopFixture {
 
 @Test func narrowTerminalsCutNamesThenDropColumnsFromTheRight() {
     let view = TopView(current: TopFixture.snapshot(step: 1), previous: TopFixture.snapshot(step: 0), options: TopOptions())
+    #expect(TopTable(width: 56).summary(view) == [
+        "node  cpu 2.000/4 cores (50.0%)  mem 8.00Gi/16.0Gi (50.0",
+        "rates over 2.00 s; sorted by cpu; showing 2 pods",
+    ])
     let lines = TopTable(width: 56).table(view)
     #expect(lines == [
         "NAMESPA~  POD         CONTAIN~    CPU  CPU%LIM     MEM",

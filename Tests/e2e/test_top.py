@@ -152,11 +152,20 @@ def test_ctrl_c_leaves_the_terminal_clean(kubemeter_bin, fake_node, tmux):
     tmux.wait_for(lambda s: "echo after-ctrl-c" in s and s.count("after-ctrl-c") >= 2, "echo restored")
 
 
-def test_narrow_terminal_fits(kubemeter_bin, fake_node, tmux):
+def test_narrow_terminal_fits_and_follows_a_resize(kubemeter_bin, fake_node, tmux):
     tree = fake_node(pods=3, containers=1)
-    tmux.cmd("resize-window", "-x", "70", "-y", "20")
+    t = truth(tree)
     tmux.keys(f"{kubemeter_bin} top --host-root {tree} --interval 0.3", "Enter")
-    screen = tmux.wait_for(lambda s: "rates over" in s, "the table")
-    assert all(len(line) <= 70 for line in screen.splitlines())
-    assert "MEM" in screen
+    wide = tmux.wait_for(lambda s: "rates over" in s and "TX/s" in s, "the full table at 160 columns")
+    assert len(rows(wide)) == 3
+    tmux.cmd("resize-window", "-x", "70", "-y", "20")
+    # A table not cut to 70 columns would wrap in the pane and no longer parse as rows.
+    screen = tmux.wait_for(lambda s: "TX/s" not in s and len(rows(s)) == 3, "the table cut to 70 columns")
+    assert screen.splitlines()[1].startswith("rates over")  # the node line is cut, not wrapped
+    got = rows(screen)
+    assert list(got[0])[:6] == ["NAMESPA~", "POD", "CONTAIN~", "CPU", "CPU%LIM", "MEM"]
+    for pod in t["pods"]:
+        row = next(r for r in got if pod["name"].startswith(r["POD"].rstrip("~")))
+        value, slack = parse_bytes(row["MEM"])
+        assert abs(value - pod["working_set_bytes"]) <= slack
     tmux.keys("q")

@@ -23,7 +23,9 @@ def parse_bytes(text):
 def rows(text):
     """The table's rows as dicts keyed by column title (names have no spaces, so split works)."""
     lines = text.splitlines()
-    header_at = next(i for i, l in enumerate(lines) if l.startswith("NAMESPACE"))
+    header_at = next((i for i, l in enumerate(lines) if l.startswith("NAMESPA")), None)
+    if header_at is None:
+        return []
     titles = lines[header_at].split()
     out = []
     for line in lines[header_at + 1:]:
