@@ -117,6 +117,7 @@ final class LiveTop {
     private var saved = termios()
     private var savedValid = false
     private var signalDescriptor: Int32 = -1
+    private let keyboard = isatty(0) != 0
 
     init(collector: Collector, options: TopOptions, wide: Bool, interval: Double) {
         self.collector = collector
@@ -187,7 +188,9 @@ final class LiveTop {
     }
 
     private func waitForInput(seconds: Double) -> Input {
-        var fds = [pollfd(fd: 0, events: Int16(POLLIN), revents: 0),
+        // Keys only from a terminal: a closed or redirected stdin (`kubectl exec -t` without -i)
+        // would read as end of input at once and end the view.
+        var fds = [pollfd(fd: keyboard ? 0 : -1, events: Int16(POLLIN), revents: 0),
                    pollfd(fd: signalDescriptor, events: Int16(POLLIN), revents: 0)]
         let ready = poll(&fds, signalDescriptor >= 0 ? 2 : 1, Int32(max(1, (seconds * 1000).rounded(.up))))
         guard ready > 0 else { return .none }
@@ -243,7 +246,7 @@ final class LiveTop {
     }
 
     private func enterScreen() {
-        if isatty(0) != 0, tcgetattr(0, &saved) == 0 {
+        if keyboard, tcgetattr(0, &saved) == 0 {
             savedValid = true
             var raw = saved
             raw.c_lflag &= ~tcflag_t(ICANON | ECHO | ISIG)
