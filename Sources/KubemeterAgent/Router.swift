@@ -16,6 +16,8 @@ struct Router: Sendable {
         /metrics/resource  kubelet-compatible resource metrics (Prometheus text)
         /metrics/cadvisor  cAdvisor-compatible container metrics (limits, throttling, PSI, OOM, IO, pod network) and node_* metrics
         /metrics           kubemeter's own health: collections, errors, vanished cgroups, process
+        /top               the node's pods now: CPU, memory, limits, throttling, OOM, PSI, network (text; ?sort= ?namespace= ?pod= ?containers=1 ?wide=1)
+        /pods              every pod and container the agent sees: UID, QoS, cgroup, container ID, values (JSON)
         /healthz           200 while the process is up
         /readyz            200 once a collection has succeeded
         """
@@ -34,6 +36,10 @@ struct Router: Sendable {
             health.http = httpCounters()
             health.process = ProcessFiguresReader.read()
             return metrics(AgentMetricsRenderer().render(health))
+        case "/top":
+            return TopEndpoint(flight: flight).top(request)
+        case "/pods":
+            return TopEndpoint(flight: flight).pods(request)
         case "/healthz":
             return .text(200, "ok")
         case "/readyz":

@@ -15,6 +15,8 @@ public final class SingleFlightCollector: @unchecked Sendable {
     private let lock = ConditionLock()
     private var collecting = false
     private var latest: Published?
+    /// The collection `latest` replaced: what `GET /top` computes rates against.
+    private var previous: Published?
     private var generation: UInt64 = 0
     private var accumulated = AgentHealth()
     /// Figures the collector keeps (open files, listings), read after each collection by the
@@ -101,6 +103,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
                     accumulated.listingsReused = UInt64(figures.listingsReused)
                     accumulated.listingsRead = UInt64(figures.listingsRead)
                 }
+                previous = latest
                 latest = published
                 collecting = false
                 lock.broadcast()
@@ -109,6 +112,14 @@ public final class SingleFlightCollector: @unchecked Sendable {
             }
             lock.wait()
         }
+    }
+
+    /// The collection published just before `published`, while it is still held (only the last two are).
+    public func collection(before published: Published) -> Published? {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let latest, latest.generation == published.generation else { return nil }
+        return previous
     }
 
     /// The last finished collection, if any, without starting one.

@@ -20,7 +20,7 @@ struct Kubemeter: ParsableCommand {
             (no API server, no CRI socket). Start with `kubemeter serve`, then \
             `curl localhost:10265/metrics/resource`.
             """,
-        subcommands: [Serve.self, Snapshot.self, Version.self],
+        subcommands: [Serve.self, Snapshot.self, Top.self, Version.self],
         defaultSubcommand: nil
     )
 }
@@ -148,26 +148,46 @@ final class ShutdownSignals {
 }
 
 struct Snapshot: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Collect once and print /metrics/resource to stdout.")
+    static let configuration = CommandConfiguration(
+        abstract: "Collect once and print it to stdout: /metrics/resource (prom), every pod and container (json), or a table.")
+
+    enum Format: String, ExpressibleByArgument, CaseIterable {
+        case prom, json, table
+    }
 
     @OptionGroup var host: HostOptions
 
-    @Flag(help: "Attach the collection time to CPU and memory samples, as the kubelet does.")
+    @Option(help: "prom: exactly what /metrics/resource serves; json: what /pods serves; table: one collection as `kubemeter top` lays it out (no rates).")
+    var format: Format = .prom
+
+    @Flag(help: "Attach the collection time to CPU and memory samples, as the kubelet does (prom).")
     var sampleTimestamps = false
 
     func run() throws {
         let logger = host.makeLogger()
         let snapshot = Collector(paths: host.paths, kubepodsPath: host.kubepodsPath, logger: logger).collect()
-        let bytes = ResourceMetricsRenderer(sampleTimestamps: sampleTimestamps).render(snapshot)
-        bytes.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = write(1, buffer.baseAddress! + offset, buffer.count - offset)
-                if n <= 0 { break }
-                offset += n
-            }
+        let bytes: [UInt8]
+        switch format {
+        case .prom: bytes = ResourceMetricsRenderer(sampleTimestamps: sampleTimestamps).render(snapshot)
+        case .json: bytes = PodsJSONRenderer().render(snapshot)
+        case .table:
+            bytes = Array(TopTable().render(TopView(current: snapshot, previous: nil, options: TopOptions(sort: .namespace))).utf8)
         }
+        writeAll(bytes)
         if snapshot.scrapeFailed { throw ExitCode.failure }
+    }
+}
+
+/// Writes all of `bytes` to stdout, past short writes.
+func writeAll(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { buffer in
+        var offset = 0
+        while offset < buffer.count {
+            let n = write(1, buffer.baseAddress! + offset, buffer.count - offset)
+            if n < 0, errno == EINTR { continue }
+            if n <= 0 { break }
+            offset += n
+        }
     }
 }
 

@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KubemeterExposition
+import KubemeterHTTP
+import KubemeterSnapshot
+
+/// `GET /top` and `GET /pods`: the node as `kubemeter top` shows it, and every pod and container
+/// the agent sees, both from the same single-flight collection as `/metrics/resource`.
+struct TopEndpoint: Sendable {
+    let flight: SingleFlightCollector
+
+    /// Rates over less than this are noise (two scrapes a few ms apart): a sample is taken instead.
+    static let shortestInterval = 0.5
+    /// Rates over more than this say little about now: a sample is taken instead.
+    static let longestInterval = 300.0
+    /// The sample taken when no usable previous collection is held.
+    static let sampleMicroseconds: UInt32 = 1_000_000
+
+    /// `?sort=cpu|memory|name|namespace|throttle|oom|psi|rx|tx`, `?namespace=`, `?pod=` (substring
+    /// or glob), `?containers=1`, `?wide=1`, `?width=N`.
+    func top(_ request: HTTPRequest) -> HTTPResponse {
+        var options = TopOptions()
+        var table = TopTable()
+        for (name, value) in request.queryItems() {
+            switch name {
+            case "sort":
+                guard let key = TopSortKey(rawValue: value) else {
+                    let keys = TopSortKey.allCases.map(\.rawValue).joined(separator: ", ")
+                    return .text(400, "bad sort \"\(value)\": one of \(keys)")
+                }
+                options.sort = key
+            case "namespace": options.namespace = value.isEmpty ? nil : NameFilter(value)
+            case "pod": options.pod = value.isEmpty ? nil : NameFilter(value)
+            case "containers": options.containers = Self.isTrue(value)
+            case "wide": table.wide = Self.isTrue(value)
+            case "width":
+                guard let width = Int(value), width > 0 else { return .text(400, "bad width \"\(value)\"") }
+                table.width = width
+            default:
+                return .text(400, "unknown parameter \"\(name)\": sort, namespace, pod, containers, wide, width")
+            }
+        }
+
+        var current = flight.collection(notStartedBefore: request.arrivalNanoseconds)
+        var previous = flight.collection(before: current)
+        let held = previous.flatMap { TopRates.seconds(from: $0.snapshot, to: current.snapshot) }
+        if let held, held >= Self.shortestInterval, held <= Self.longestInterval {
+            table.note = "(since the previous collection)"
+        } else {
+            previous = current
+            usleep(Self.sampleMicroseconds)
+            current = flight.collection(notStartedBefore: monotonicNanoseconds())
+            let reason = held == nil ? "no previous collection" : "previous collection too close or too old"
+            table.note = "(a sample taken for this request: \(reason))"
+        }
+        let view = TopView(current: current.snapshot, previous: previous?.snapshot, options: options)
+        return .text(200, table.render(view))
+    }
+
+    func pods(_ request: HTTPRequest) -> HTTPResponse {
+        let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        return HTTPResponse(status: 200, headers: headers, body: published.rendering("pods") { PodsJSONRenderer().render($0) })
+    }
+
+    private static func isTrue(_ value: String) -> Bool {
+        value == "1" || value == "true" || value == "yes" || value.isEmpty
+    }
+}

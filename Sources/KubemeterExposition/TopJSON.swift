@@ -1,0 +1,56 @@
+/// `kubemeter top --output json`: the rows of a `TopView` with their rates, for scripts.
+public struct TopJSONRenderer: Sendable {
+    public init() {}
+
+    public func render(_ view: TopView) -> [UInt8] {
+        var json = JSONWriter()
+        json.beginObject()
+        json.field("timestamp_ms", view.timestampMilliseconds)
+        json.field("interval_seconds", view.intervalSeconds)
+        json.field("sort", view.options.sort.rawValue)
+        json.key("node")
+        json.beginObject()
+        let node = view.node
+        json.field("cpu_cores", node.cpuCores)
+        json.field("cpus", node.cpuCount)
+        json.field("memory_working_set_bytes", node.memoryWorkingSetBytes)
+        json.field("memory_total_bytes", node.memoryTotalBytes)
+        json.field("cpu_pressure_some_avg10", node.cpuPressure)
+        json.field("memory_pressure_some_avg10", node.memoryPressure)
+        json.field("io_pressure_some_avg10", node.ioPressure)
+        json.field("rx_bytes_per_second", node.rxBytesPerSecond)
+        json.field("tx_bytes_per_second", node.txBytesPerSecond)
+        json.field("pods", node.pods)
+        json.field("containers", node.containers)
+        json.endObject()
+        json.key("rows")
+        json.beginArray()
+        for row in view.rows {
+            json.beginObject()
+            json.field("namespace", row.namespace)
+            json.field("pod", row.pod)
+            json.field("container", row.container)
+            json.field("qos_class", row.qosClass)
+            json.field("cpu_cores", row.cpuCores)
+            json.field("cpu_limit_cores", row.cpuLimitCores)
+            json.field("cpu_percent_of_limit", row.cpuPercentOfLimit)
+            json.field("memory_working_set_bytes", row.memoryBytes)
+            json.field("memory_limit_bytes", row.memoryLimitBytes)
+            json.field("memory_percent_of_limit", row.memoryPercentOfLimit)
+            json.field("throttled_percent", row.throttledPercent)
+            json.field("oom_kills", row.oomKills)
+            json.field("cpu_pressure_some_avg10", row.cpuPressure)
+            json.field("memory_pressure_some_avg10", row.memoryPressure)
+            json.field("io_pressure_some_avg10", row.ioPressure)
+            json.field("host_network", row.hostNetwork)
+            json.field("rx_bytes_per_second", row.rxBytesPerSecond)
+            json.field("tx_bytes_per_second", row.txBytesPerSecond)
+            json.endObject()
+        }
+        json.endArray()
+        json.endObject()
+        var bytes = json.bytes
+        bytes.append(0x0A)
+        return bytes
+    }
+}

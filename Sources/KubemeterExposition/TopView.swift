@@ -1,0 +1,183 @@
+import KubemeterParsers
+import KubemeterSnapshot
+
+/// One row of a top table: a pod, or one of its containers. Nil means unknown (shown as "-").
+public struct TopRow: Sendable, Equatable {
+    public var namespace: String
+    public var pod: String
+    /// Nil on a pod row.
+    public var container: String?
+    /// Containers in the pod (pod rows).
+    public var containerCount: Int
+    public var qosClass: String
+    public var cpuCores: Double?
+    public var cpuLimitCores: Double?
+    public var memoryBytes: UInt64?
+    public var memoryLimitBytes: UInt64?
+    public var throttledPercent: Double?
+    public var oomKills: UInt64?
+    /// `some avg10` of `cpu.pressure`, `memory.pressure`, `io.pressure`, in percent.
+    public var cpuPressure: Double?
+    public var memoryPressure: Double?
+    public var ioPressure: Double?
+    /// Bytes per second; pod rows only (a pod's containers share its network namespace).
+    public var rxBytesPerSecond: Double?
+    public var txBytesPerSecond: Double?
+    /// The pod uses the node's network (its traffic is the node's, not shown per pod).
+    public var hostNetwork: Bool?
+
+    public init(namespace: String, pod: String, container: String? = nil, containerCount: Int = 0, qosClass: String = "") {
+        self.namespace = namespace
+        self.pod = pod
+        self.container = container
+        self.containerCount = containerCount
+        self.qosClass = qosClass
+    }
+
+    public var cpuPercentOfLimit: Double? { TopRates.percent(cpuCores, of: cpuLimitCores) }
+    public var memoryPercentOfLimit: Double? {
+        TopRates.percent(memoryBytes.map { Double($0) }, of: memoryLimitBytes.map { Double($0) })
+    }
+    /// The highest of the three pressures.
+    public var pressure: Double? {
+        [cpuPressure, memoryPressure, ioPressure].compactMap { $0 }.max()
+    }
+}
+
+/// The node line of a top table.
+public struct TopNodeSummary: Sendable, Equatable {
+    public var cpuCores: Double?
+    /// CPUs online (`cpuN` lines of /proc/stat).
+    public var cpuCount: Int?
+    public var memoryWorkingSetBytes: UInt64?
+    public var memoryTotalBytes: UInt64?
+    public var cpuPressure: Double?
+    public var memoryPressure: Double?
+    public var ioPressure: Double?
+    public var rxBytesPerSecond: Double?
+    public var txBytesPerSecond: Double?
+    public var pods = 0
+    public var containers = 0
+
+    public init() {}
+}
+
+/// Everything a top table shows, computed from one snapshot and, for rates, the one before it.
+public struct TopView: Sendable, Equatable {
+    public var node: TopNodeSummary
+    public var rows: [TopRow]
+    /// Seconds between the two snapshots the rates come from; nil without a previous snapshot.
+    public var intervalSeconds: Double?
+    public var options: TopOptions
+    /// Wall-clock time of the current snapshot, ms since the epoch.
+    public var timestampMilliseconds: Int64
+
+    public init(current: NodeSnapshot, previous: NodeSnapshot?, options: TopOptions) {
+        self.options = options
+        timestampMilliseconds = current.timestampMilliseconds
+        let seconds = TopRates.seconds(from: previous, to: current)
+        intervalSeconds = seconds
+        let usable = seconds == nil ? nil : previous
+
+        var node = TopNodeSummary()
+        node.cpuCores = TopRates.cores(
+            previousSeconds: usable?.node.cpuUsageSeconds, currentSeconds: current.node.cpuUsageSeconds, seconds: seconds)
+        if let count = current.node.procStat?.perCPU.count, count > 0 { node.cpuCount = count }
+        node.memoryWorkingSetBytes = current.node.memoryWorkingSetBytes
+        node.memoryTotalBytes = current.node.meminfo?.memTotal
+        node.cpuPressure = current.node.cpuPressure?.some?.avg10
+        node.memoryPressure = current.node.memoryPressure?.some?.avg10
+        node.ioPressure = current.node.ioPressure?.some?.avg10
+        if let rates = TopRates.network(
+            previous: usable?.node.netDev?.interfaces, current: current.node.netDev?.interfaces, seconds: seconds) {
+            node.rxBytesPerSecond = rates.rx
+            node.txBytesPerSecond = rates.tx
+        }
+
+        var previousPods: [String: PodUsage] = [:]
+        var previousContainers: [String: ContainerUsage] = [:]
+        for pod in usable?.pods ?? [] {
+            previousPods[pod.uid] = pod
+            for container in pod.containers { previousContainers[container.id] = container }
+        }
+
+        var rows: [TopRow] = []
+        for pod in current.pods {
+            node.pods += 1
+            node.containers += pod.containers.count
+            if let filter = options.namespace, !filter.matches(pod.namespace) { continue }
+            if let filter = options.pod, !filter.matches(pod.name) { continue }
+            if options.containers {
+                for container in pod.containers {
+                    var row = TopRow(namespace: pod.namespace, pod: pod.name, container: container.name, qosClass: pod.qosClass)
+                    Self.fill(&row, previousContainers[container.id]?.sample, container.sample, seconds)
+                    rows.append(row)
+                }
+            } else {
+                var row = TopRow(namespace: pod.namespace, pod: pod.name, containerCount: pod.containers.count, qosClass: pod.qosClass)
+                let before = previousPods[pod.uid]
+                Self.fill(&row, before?.sample, pod.sample, seconds)
+                row.hostNetwork = pod.hostNetwork
+                if row.hostNetwork != true,
+                   let rates = TopRates.network(previous: before?.network, current: pod.network, seconds: seconds) {
+                    row.rxBytesPerSecond = rates.rx
+                    row.txBytesPerSecond = rates.tx
+                }
+                rows.append(row)
+            }
+        }
+        self.node = node
+        self.rows = Self.sorted(rows, by: options.sort)
+    }
+
+    private static func fill(_ row: inout TopRow, _ previous: CgroupSample?, _ current: CgroupSample, _ seconds: Double?) {
+        row.cpuCores = TopRates.cores(previous: previous, current: current, seconds: seconds)
+        row.cpuLimitCores = TopRates.limitCores(current.cpuMax)
+        row.memoryBytes = current.memoryWorkingSetBytes
+        row.memoryLimitBytes = TopRates.limitBytes(current.memoryMax)
+        row.throttledPercent = seconds == nil ? nil : TopRates.throttledPercent(previous: previous, current: current)
+        row.oomKills = current.memoryEvents?.oomKill
+        row.cpuPressure = current.cpuPressure?.some?.avg10
+        row.memoryPressure = current.memoryPressure?.some?.avg10
+        row.ioPressure = current.ioPressure?.some?.avg10
+    }
+
+    /// Largest first for figures (unknown last), alphabetical for names; ties by name.
+    public static func sorted(_ rows: [TopRow], by key: TopSortKey) -> [TopRow] {
+        func byName(_ a: TopRow, _ b: TopRow) -> Bool {
+            if a.namespace != b.namespace { return a.namespace < b.namespace }
+            if a.pod != b.pod { return a.pod < b.pod }
+            return (a.container ?? "") < (b.container ?? "")
+        }
+        func figure(_ row: TopRow) -> Double? {
+            switch key {
+            case .cpu: row.cpuCores
+            case .memory: row.memoryBytes.map { Double($0) }
+            case .throttle: row.throttledPercent
+            case .oom: row.oomKills.map { Double($0) }
+            case .psi: row.pressure
+            case .rx: row.rxBytesPerSecond
+            case .tx: row.txBytesPerSecond
+            case .name, .namespace: nil
+            }
+        }
+        switch key {
+        case .name:
+            return rows.sorted { a, b in
+                if a.pod != b.pod { return a.pod < b.pod }
+                return byName(a, b)
+            }
+        case .namespace:
+            return rows.sorted(by: byName)
+        default:
+            return rows.sorted { a, b in
+                switch (figure(a), figure(b)) {
+                case let (x?, y?) where x != y: return x > y
+                case (_?, nil): return true
+                case (nil, _?): return false
+                default: return byName(a, b)
+                }
+            }
+        }
+    }
+}
