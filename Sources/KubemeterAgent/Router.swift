@@ -7,7 +7,7 @@ struct Router: Sendable {
     let flight: SingleFlightCollector
     let renderer: ResourceMetricsRenderer
     /// cAdvisor's `id` label is the cgroup path below this mount.
-    let cadvisor: CadvisorMetricsRenderer
+    var cadvisor = CadvisorMetricsRenderer()
     /// The HTTP server's counters, once the server exists.
     let httpCounters: @Sendable () -> HTTPCounters
 
