@@ -31,11 +31,7 @@ public struct JournaldLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var explicit = event.metadata ?? [:]
-        if let error = event.error { explicit["error"] = "\(error)" }
-        let record = LogRecord(timestamp: LogTimestamp.now(), level: event.level, message: event.message.description,
-                               fields: LogRecord.flatten(metadata, explicit), label: label,
-                               file: event.file, function: event.function, line: event.line)
+        let record = LogRecord(event: event, handlerMetadata: metadata, label: label)
         if !Self.journalSocketExists || Self.send(Self.fields(for: record, identifier: identifier)) < 0 {
             fallback.write(line: LogfmtFormatter.format(record))
         }

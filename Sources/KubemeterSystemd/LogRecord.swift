@@ -76,3 +76,15 @@ public enum LogTimestamp {
             + "\(pad(Int32(nanoseconds / 1_000_000), 3))Z"
     }
 }
+
+extension LogRecord {
+    /// The record of one swift-log event: the handler's metadata, then the event's own (which
+    /// wins), and the event's error as `error`.
+    init(event: LogEvent, handlerMetadata: Logger.Metadata, label: String) {
+        var explicit = event.metadata ?? [:]
+        if let error = event.error { explicit["error"] = "\(error)" }
+        self.init(timestamp: LogTimestamp.now(), level: event.level, message: event.message.description,
+                  fields: LogRecord.flatten(handlerMetadata, explicit), label: label,
+                  file: event.file, function: event.function, line: event.line)
+    }
+}

@@ -26,11 +26,7 @@ public struct TextLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var explicit = event.metadata ?? [:]
-        if let error = event.error { explicit["error"] = "\(error)" }
-        let record = LogRecord(timestamp: LogTimestamp.now(), level: event.level, message: event.message.description,
-                               fields: LogRecord.flatten(metadata, explicit), label: label,
-                               file: event.file, function: event.function, line: event.line)
+        let record = LogRecord(event: event, handlerMetadata: metadata, label: label)
         switch style {
         case .logfmt: writer.write(line: LogfmtFormatter.format(record))
         case .json: writer.write(line: JSONFormatter.format(record))
