@@ -156,13 +156,16 @@ public final class Agent: Sendable {
 }
 
 /// Lets the router read the server's counters although the server is made after the router.
+/// Weak: the server holds the handler, which holds the router, which holds this box; a strong
+/// reference here would be a cycle that keeps the whole agent alive (LeakSanitizer found it).
 private final class ServerBox: Sendable {
-    private let server = Mutex<HTTPServer?>(nil)
+    private struct Reference { weak var server: HTTPServer? }
+    private let reference = Mutex(Reference())
 
-    func set(_ value: HTTPServer) { server.withLock { $0 = value } }
+    func set(_ value: HTTPServer) { reference.withLock { $0.server = value } }
 
     func counters() -> HTTPCounters {
-        guard let statistics = server.withLock({ $0 })?.statistics else { return HTTPCounters() }
+        guard let statistics = reference.withLock({ $0.server })?.statistics else { return HTTPCounters() }
         var counters = HTTPCounters()
         counters.connectionsAccepted = statistics.connectionsAccepted
         counters.connectionsRejected = statistics.connectionsRejected
