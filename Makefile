@@ -42,7 +42,7 @@ check-release: release
 check-deploy: build
 	Tests/deploy/check-all.sh
 
-## e2e-node: kubemeter on a real node: a qemu guest with systemd, containerd and runc (root; ~5-9 min; not in CI).
+## e2e-node: kubemeter on a real node: a qemu guest with systemd, containerd and runc (root; ~4-10 min; CI's last step).
 e2e-node: deps
 	Tests/e2e-node/run.sh
 
