@@ -27,6 +27,9 @@ public final class KeptOpenFiles {
         /// is an `fstat` without a path walk, and what that `fstat` said when the files were opened.
         var directoryDescriptor: Int32 = -1
         var identity: stat?
+        /// False when the bound left no fd to hold the directory for its identity check: then its
+        /// files cannot be kept safely and are opened and closed at each read.
+        var keepsFiles = true
         var generation: UInt64 = 0
         let checksIdentity: Bool
 
@@ -90,6 +93,13 @@ public final class KeptOpenFiles {
             } else {
                 // Not yet opened, or removed (and perhaps made anew under the same name).
                 close(directory)
+                guard openFiles < maximumOpenFiles else {
+                    // No fd left under the bound to hold the directory: read its files uncached.
+                    directory.keepsFiles = false
+                    directory.generation = generation
+                    return access(path, F_OK) == 0 ? directory : nil
+                }
+                directory.keepsFiles = true
                 let fd = open(path, CLINUX_O_PATH | O_DIRECTORY | O_CLOEXEC)
                 guard fd >= 0, fstat(fd, &now) == 0 else {
                     if fd >= 0 { Glibc.close(fd) }
@@ -121,7 +131,7 @@ public final class KeptOpenFiles {
                 if case .notFound = error { directory.descriptors[index] = Self.absent }
                 return .failure(error)
             }
-            if openFiles < maximumOpenFiles {
+            if openFiles < maximumOpenFiles && directory.keepsFiles {
                 directory.descriptors[index] = fd
                 openFiles += 1
             } else {

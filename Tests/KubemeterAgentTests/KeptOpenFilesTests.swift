@@ -112,3 +112,22 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
         return
     }
 }
+
+/// Where directories are held open for their identity check, those fds count against the bound
+/// too: past it the directory's files are read uncached, and the process never runs out of fds
+/// (a 1000-pod tree once took every fd the process had, and the HTTP server could accept nothing).
+@Test func theBoundCoversTheDirectoriesHeldForIdentity() throws {
+    let tree = TemporaryDirectory()
+    for i in 0..<6 { tree.write("c\(i)/f", "\(i)\n") }
+    let files = KeptOpenFiles(maximumOpenFiles: 5)
+    for round in 0..<3 {
+        files.beginCollection()
+        for i in 0..<6 {
+            let d = try #require(files.directory(tree.path + "/c\(i)", files: ["f"], checksIdentity: true))
+            #expect(try value(files, d).get() == UInt64(i), "round \(round): every value is right")
+            #expect(files.openFiles <= 5)
+        }
+        files.endCollection()
+    }
+    #expect(files.uncachedReads > 0)
+}
