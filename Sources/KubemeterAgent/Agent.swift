@@ -77,7 +77,7 @@ public final class Agent: Sendable {
         heartbeat = ServiceHeartbeat(periodNanoseconds: period, watchdog: watchdog != nil) { mustCollect in
             let now = monotonicNanoseconds()
             let published = mustCollect
-                ? flight.collection(notStartedBefore: now > period ? now - period : 0)
+                ? flight.collection(notStartedBefore: now > period ? now - period : 0, scope: .resource)
                 : flight.lastCollection
             return Self.report(published, server: server, now: monotonicNanoseconds())
         }
@@ -89,7 +89,7 @@ public final class Agent: Sendable {
     /// Serves until `shutdown` is called. Runs one collection first, so that readiness and the
     /// log say at once whether this host can be read.
     public func run() {
-        let first = flight.collection(notStartedBefore: 0)
+        let first = flight.collection(notStartedBefore: 0, scope: .resource)
         Self.logFirstCollection(first, configuration.paths, logger)
         // READY=1 goes out here when the first collection succeeded, else at the first later one.
         heartbeat.start(initial: Self.report(first, server: server, now: monotonicNanoseconds()))

@@ -25,7 +25,7 @@ struct Router: Sendable {
     func respond(to request: HTTPRequest) -> HTTPResponse {
         switch request.path {
         case "/metrics/resource":
-            let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
+            let published = flight.collection(notStartedBefore: request.arrivalNanoseconds, scope: .resource)
             return metrics(published, "resource", for: request) { renderer.render($0) }
         case "/metrics/cadvisor":
             let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)

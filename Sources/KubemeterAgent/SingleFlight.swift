@@ -11,12 +11,16 @@ public final class SingleFlightCollector: @unchecked Sendable {
     // @unchecked: `collect` is called only by the thread that set `collecting` under the lock
     // (so the non-thread-safe Collector behind it is never used twice at once); every other
     // field is read and written under `lock`.
-    private let collect: () -> NodeSnapshot
+    private let collect: (CollectionScope) -> NodeSnapshot
     private let lock = ConditionLock()
     private var collecting = false
+    /// The widest scope asked for by a scrape waiting for the running collection to end: the
+    /// next collection reads that much.
+    private var pendingScope: CollectionScope?
     private var latest: Published?
-    /// The collection `latest` replaced: what `GET /top` computes rates against.
-    private var previous: Published?
+    /// The last two `.full` collections: `GET /top` computes rates between them.
+    private var latestFull: Published?
+    private var previousFull: Published?
     private var generation: UInt64 = 0
     private var accumulated = AgentHealth()
     /// Figures the collector keeps (open files, listings), read after each collection by the
@@ -31,6 +35,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
         public let startedNanoseconds: UInt64
         public let durationNanoseconds: UInt64
         public let snapshot: NodeSnapshot
+        public var scope: CollectionScope { snapshot.scope }
         private let lock = ConditionLock()
         private var renderings: [String: [UInt8]] = [:]
 
@@ -53,7 +58,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
     }
 
     public convenience init(collector: Collector) {
-        self.init(collect: collector.collect) {
+        self.init(collect: { collector.collect(scope: $0) }) {
             let files = collector.openFileStatistics
             let listings = collector.listingStatistics
             return (files.open, files.uncachedReads, listings.reused, listings.read)
@@ -62,7 +67,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
 
     /// `collect` is never called twice at once.
     public init(
-        collect: @escaping () -> NodeSnapshot,
+        collect: @escaping (CollectionScope) -> NodeSnapshot,
         figures: (() -> (openFiles: Int, uncachedReads: Int, listingsReused: Int, listingsRead: Int))? = nil
     ) {
         self.collect = collect
@@ -76,11 +81,12 @@ public final class SingleFlightCollector: @unchecked Sendable {
         return accumulated
     }
 
-    /// A collection that started at or after `arrivalNanoseconds` (CLOCK_MONOTONIC).
-    public func collection(notStartedBefore arrivalNanoseconds: UInt64) -> Published {
+    /// A collection that started at or after `arrivalNanoseconds` (CLOCK_MONOTONIC) and read at
+    /// least `scope`.
+    public func collection(notStartedBefore arrivalNanoseconds: UInt64, scope: CollectionScope = .full) -> Published {
         lock.lock()
         while true {
-            if let latest, latest.startedNanoseconds >= arrivalNanoseconds {
+            if let latest, latest.startedNanoseconds >= arrivalNanoseconds, latest.scope >= scope {
                 lock.unlock()
                 return latest
             }
@@ -88,9 +94,12 @@ public final class SingleFlightCollector: @unchecked Sendable {
                 collecting = true
                 generation += 1
                 let number = generation
+                let wanted = max(scope, pendingScope ?? scope)
+                pendingScope = nil
                 lock.unlock()
                 let started = monotonicNanoseconds()
-                let snapshot = collect()
+                var snapshot = collect(wanted)
+                snapshot.scope = wanted
                 let published = Published(
                     generation: number, startedNanoseconds: started,
                     durationNanoseconds: monotonicNanoseconds() - started, snapshot: snapshot)
@@ -103,23 +112,28 @@ public final class SingleFlightCollector: @unchecked Sendable {
                     accumulated.listingsReused = UInt64(figures.listingsReused)
                     accumulated.listingsRead = UInt64(figures.listingsRead)
                 }
-                previous = latest
                 latest = published
+                if wanted == .full {
+                    previousFull = latestFull
+                    latestFull = published
+                }
                 collecting = false
                 lock.broadcast()
                 lock.unlock()
                 return published
             }
+            pendingScope = max(scope, pendingScope ?? scope)
             lock.wait()
         }
     }
 
-    /// The collection published just before `published`, while it is still held (only the last two are).
+    /// The `.full` collection published just before the `.full` collection `published`, while it
+    /// is still held (only the last two are).
     public func collection(before published: Published) -> Published? {
         lock.lock()
         defer { lock.unlock() }
-        guard let latest, latest.generation == published.generation else { return nil }
-        return previous
+        guard let latestFull, latestFull.generation == published.generation else { return nil }
+        return previousFull
     }
 
     /// The last finished collection, if any, without starting one.

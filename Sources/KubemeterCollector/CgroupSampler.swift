@@ -25,7 +25,7 @@ struct CgroupSampler {
         case vanished
     }
 
-    func sample(_ path: String) -> Outcome {
+    func sample(_ path: String, scope: CollectionScope) -> Outcome {
         guard let directory = files.directory(path, files: Self.fileNames, checksIdentity: checksIdentity) else {
             return .vanished
         }
@@ -49,16 +49,21 @@ struct CgroupSampler {
         if sample.swapCurrent != nil {
             sample.swapMax = value(4) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: "memory.swap.max") }
         }
-        sample.cpuMax = value(5, CPUMax.parse)
-        sample.cpuWeight = value(6) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "cpu.weight").value }
-        sample.memoryMax = value(7) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: "memory.max") }
-        sample.memoryPeak = value(8) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.peak").value }
-        sample.memoryEvents = value(9, MemoryEvents.parse)
-        sample.pidsCurrent = value(10) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "pids.current").value }
-        sample.cpuPressure = value(11, Pressure.parse)
-        sample.memoryPressure = value(12, Pressure.parse)
-        sample.ioPressure = value(13, Pressure.parse)
-        sample.ioStat = value(14, IOStat.parse)
+        // The rest only for /metrics/cadvisor and top: the kubelet's endpoint needs none of them.
+        if scope == .full {
+            var extra = CadvisorCgroupValues()
+            extra.cpuMax = value(5, CPUMax.parse)
+            extra.cpuWeight = value(6) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "cpu.weight").value }
+            extra.memoryMax = value(7) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: "memory.max") }
+            extra.memoryPeak = value(8) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.peak").value }
+            extra.memoryEvents = value(9, MemoryEvents.parse)
+            extra.pidsCurrent = value(10) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "pids.current").value }
+            extra.cpuPressure = value(11, Pressure.parse)
+            extra.memoryPressure = value(12, Pressure.parse)
+            extra.ioPressure = value(13, Pressure.parse)
+            extra.ioStat = value(14, IOStat.parse)
+            sample.cadvisorValues = extra
+        }
         // A cgroup removed after discovery listed it answers ENOENT to a first open; tell that
         // apart from a kernel without the file by asking whether the directory is still there.
         if vanished || (sample.cpu == nil && access(path, F_OK) != 0) {

@@ -47,6 +47,13 @@ public final class Collector {
         }
     }
 
+    /// The last `.full` collection: its number in `files`, and when it started.
+    private var lastFull: (collection: UInt64, seconds: Double)?
+    /// How long files only a `.full` collection reads stay open without one: long enough for any
+    /// scrape interval, short enough that a sandbox gone meanwhile is not pinned for long (a kept
+    /// fd keeps a removed cgroup, or a dead process's network namespace, from being freed).
+    static let fullOnlyFilesKeptSeconds = 180.0
+
     /// Files kept open by default: 15 per cgroup and 2 per pod (network) for 1,000 pods of 4
     /// containers, with room to spare;
     /// clipped at start to what RLIMIT_NOFILE allows (see `raiseOpenFileLimit`).
@@ -55,14 +62,25 @@ public final class Collector {
     /// Kept fds now, and reads that found the bound reached.
     public var openFileStatistics: (open: Int, uncachedReads: Int) { (files.openFiles, files.uncachedReads) }
 
-    /// Reads the node, discovers pods and reads every pod and container cgroup.
-    public func collect() -> NodeSnapshot {
+    /// Reads the node, discovers pods and reads every pod and container cgroup: the files `scope`
+    /// needs, no more.
+    public func collect(scope: CollectionScope = .full) -> NodeSnapshot {
         let timestamp = Self.nowMilliseconds()
         files.beginCollection()
+        let started = Self.monotonicSeconds()
         defer {
-            files.endCollection()
+            if scope == .full {
+                files.endCollection()
+                networks.endCollection()
+                lastFull = (files.currentCollection, started)
+            } else if let lastFull, started - lastFull.seconds < Self.fullOnlyFilesKeptSeconds {
+                // Between two /metrics/cadvisor scrapes, keep what only they read (sandbox
+                // cgroup.procs, pod net/dev) rather than reopening it at each of them.
+                files.endCollection(keepingThoseOf: lastFull.collection)
+            } else {
+                files.endCollection()
+            }
             startTimes.endCollection()
-            networks.endCollection()
         }
         var problems = CollectionProblems()
         var timings = CollectionTimings()
@@ -75,13 +93,13 @@ public final class Collector {
         let node = NodeSampler(
             files: files, paths: paths, procChecksIdentity: procChecksIdentity,
             cgroupChecksIdentity: cgroupChecksIdentity, ticksPerSecond: Self.ticksPerSecond
-        ).sample()
+        ).sample(scope: scope)
         problems.unreadableFiles += node.unreadableFiles
         timings.node = lap()
 
         var pods: [PodUsage] = []
         if let discovery {
-            var attempt = collectPods(discovery, &problems, &timings)
+            var attempt = collectPods(discovery, scope, &problems, &timings)
             if attempt.sawVanished {
                 // A cgroup listed from a cached listing was gone: the listings may also miss
                 // cgroups created meanwhile (kernfs keeps a directory's link count when one
@@ -89,7 +107,7 @@ public final class Collector {
                 // this scrape shows the node as it is now.
                 listings.invalidateAll()
                 var retryProblems = CollectionProblems()
-                attempt = collectPods(discovery, &retryProblems, &timings)
+                attempt = collectPods(discovery, scope, &retryProblems, &timings)
                 retryProblems.vanishedCgroups += problems.vanishedCgroups
                 retryProblems.unreadableFiles += problems.unreadableFiles
                 problems = retryProblems
@@ -100,11 +118,12 @@ public final class Collector {
             timestampMilliseconds: timestamp, node: node.usage, pods: pods,
             scrapeFailed: !node.succeeded, problems: problems)
         snapshot.timings = timings
+        snapshot.scope = scope
         return snapshot
     }
 
     private func collectPods(
-        _ discovery: PodDiscovery, _ problems: inout CollectionProblems, _ timings: inout CollectionTimings
+        _ discovery: PodDiscovery, _ scope: CollectionScope, _ problems: inout CollectionProblems, _ timings: inout CollectionTimings
     ) -> (pods: [PodUsage], sawVanished: Bool) {
         var start = Self.monotonicSeconds()
         let report = discovery.discover()
@@ -119,13 +138,15 @@ public final class Collector {
         pods.reserveCapacity(report.pods.count)
         let sampler = CgroupSampler(files: files, checksIdentity: cgroupChecksIdentity)
         for pod in report.pods {
-            if let usage = collect(pod, sampler, &problems) { pods.append(usage) }
+            if let usage = collect(pod, sampler, scope, &problems) { pods.append(usage) }
         }
         return (pods, problems.vanishedCgroups > vanishedBefore || report.vanishedEntries > 0)
     }
 
-    private func collect(_ pod: DiscoveredPod, _ sampler: CgroupSampler, _ problems: inout CollectionProblems) -> PodUsage? {
-        guard case .sampled(let podSample, let podUnreadable) = sampler.sample(pod.cgroupPath) else {
+    private func collect(
+        _ pod: DiscoveredPod, _ sampler: CgroupSampler, _ scope: CollectionScope, _ problems: inout CollectionProblems
+    ) -> PodUsage? {
+        guard case .sampled(let podSample, let podUnreadable) = sampler.sample(pod.cgroupPath, scope: scope) else {
             problems.vanishedCgroups += 1
             return nil
         }
@@ -133,7 +154,7 @@ public final class Collector {
         var containers: [ContainerUsage] = []
         containers.reserveCapacity(pod.containers.count)
         for container in pod.containers {
-            switch sampler.sample(container.cgroupPath) {
+            switch sampler.sample(container.cgroupPath, scope: scope) {
             case .vanished:
                 problems.vanishedCgroups += 1
             case .sampled(let sample, let unreadable):
@@ -147,10 +168,12 @@ public final class Collector {
         var usage = PodUsage(
             namespace: pod.namespace, name: pod.name, uid: pod.uid, qosClass: pod.qos.rawValue,
             cgroupPath: pod.cgroupPath, sample: podSample, containers: containers)
-        let network = networks.sample(pod)
-        usage.network = network.interfaces
-        usage.hostNetwork = network.hostNetwork
-        problems.unreadableFiles += network.unreadableFiles
+        if scope == .full {
+            let network = networks.sample(pod)
+            usage.network = network.interfaces
+            usage.hostNetwork = network.hostNetwork
+            problems.unreadableFiles += network.unreadableFiles
+        }
         return usage
     }
 
@@ -164,8 +187,10 @@ public final class Collector {
             _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
             _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
-        let reserve = 1_024
         let available = limit.rlim_cur > UInt64(Int.max) ? Int.max : Int(limit.rlim_cur)
+        // A quarter, at most 1,024, stays free for sockets and everything else: with the usual
+        // soft limit of 1,024 (when raising it is denied) 768 files are still kept.
+        let reserve = min(1_024, available / 4)
         return max(0, min(wanted, available - reserve))
     }
 

@@ -67,13 +67,18 @@ public final class KeptOpenFiles {
         generation &+= 1
     }
 
-    /// Ends a collection: closes the fds of every directory it did not use.
-    public func endCollection() {
-        for (path, directory) in directories where directory.generation != generation {
+    /// Ends a collection: closes the fds of every directory it did not use, except, when
+    /// `keepingThoseOf` names an earlier collection, the directories that one used (a narrower
+    /// collection does not read them, and a wider one will again).
+    public func endCollection(keepingThoseOf earlier: UInt64? = nil) {
+        for (path, directory) in directories where directory.generation != generation && directory.generation != earlier {
             close(directory)
             directories[path] = nil
         }
     }
+
+    /// The number of the collection in progress (or the last one).
+    public var currentCollection: UInt64 { generation }
 
     /// The kept files of `path`, or nil when the directory is gone (identity-checked trees only).
     public func directory(_ path: String, files names: [String], checksIdentity: Bool) -> Directory? {

@@ -26,7 +26,7 @@ struct NodeSampler {
     /// In the root cgroup, likewise.
     static let rootCgroupFiles = ["cpu.stat", "memory.stat", "cpu.pressure", "memory.pressure", "io.pressure"]
 
-    func sample() -> Result {
+    func sample(scope: CollectionScope) -> Result {
         var unreadable = 0
         let proc = files.directory(paths.procPath, files: Self.procFiles, checksIdentity: procChecksIdentity)
         let root = paths.cgroupPath.flatMap {
@@ -42,12 +42,12 @@ struct NodeSampler {
         }
 
         var usage = NodeUsage()
-        // /proc/stat is read at every collection: node_cpu_seconds_total needs it by mode.
-        let procStat = value(0, of: proc, ProcStat.parse)
+        // /proc/stat: node_cpu_seconds_total needs it by mode; /metrics/resource only as fallback.
+        let procStat = scope == .full ? value(0, of: proc, ProcStat.parse) : nil
         if let usec = value(0, of: root, CPUStat.parse)?.usageUsec {
             usage.cpuUsageSeconds = Double(usec) / 1e6
             usage.cpuSource = .rootCgroupCPUStat
-        } else if let total = procStat?.total {
+        } else if let total = (procStat ?? value(0, of: proc, ProcStat.parse))?.total {
             usage.cpuUsageSeconds = Double(NodeFormulas.busyTicks(total)) / ticksPerSecond
             usage.cpuSource = .procStat
         }
@@ -65,6 +65,10 @@ struct NodeSampler {
             usage.swapUsageBytes = total > free ? total - free : 0
         }
 
+        guard scope == .full else {
+            let succeeded = usage.cpuUsageSeconds != nil || usage.memoryWorkingSetBytes != nil
+            return Result(usage: usage, unreadableFiles: unreadable, succeeded: succeeded)
+        }
         // For /metrics/cadvisor's node_* families. `<proc>/net/dev` is `self/net/dev`: the agent's
         // own namespace, the host's only with hostNetwork; `<proc>/1/net/dev` is init's, the host's.
         usage.procStat = procStat

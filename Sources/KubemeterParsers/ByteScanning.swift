@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // Allocation-free scanning over the bytes of one kernel file. Every helper walks its input once,
 // so a hostile file (binary, a 1 MiB line, a 1 MiB number) costs time linear in its size.
 
@@ -57,14 +61,9 @@ extension UnsafeRawBufferPointer {
     /// Whether the span holds exactly the bytes of `literal`.
     @inline(__always) func matches(_ span: ByteSpan, _ literal: StaticString) -> Bool {
         let length = literal.utf8CodeUnitCount
-        guard span.count == length else { return false }
-        let pointer = literal.utf8Start
-        var i = 0
-        while i < length {
-            if self[span.start &+ i] != pointer[i] { return false }
-            i &+= 1
-        }
-        return true
+        guard span.count == length, span.start >= 0, span.end <= count else { return false }
+        guard length > 0, let base = baseAddress else { return length == 0 }
+        return memcmp(base + span.start, literal.utf8Start, length) == 0
     }
 
     /// Whether the span starts with the bytes of `literal`.
@@ -101,49 +100,59 @@ extension UnsafeRawBufferPointer {
 /// dropped too. A final line without '\n' is still a line; the empty text after a final '\n' is not.
 struct LineReader {
     let bytes: UnsafeRawBufferPointer
+    /// The bytes as `UInt8`s, read without a bounds check per byte (the loops keep within `count`).
+    private let base: UnsafePointer<UInt8>?
     private var position = 0
     /// The 1-based number of the line last returned.
     private(set) var lineNumber = 0
 
     init(_ bytes: UnsafeRawBufferPointer) {
         self.bytes = bytes
+        self.base = bytes.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) }
     }
 
     @inline(__always) mutating func next() -> ByteSpan? {
         let count = bytes.count
-        guard position < count else { return nil }
+        guard position < count, let base else { return nil }
         let start = position
-        var i = start
-        while i < count && bytes[i] != ASCII.newline { i &+= 1 }
-        position = i &+ 1
-        var end = i
-        if end > start && bytes[end &- 1] == ASCII.carriageReturn { end &-= 1 }
+        // memchr: the C library's vectorised search, several times faster than a byte loop.
+        let end: Int
+        if let newline = memchr(base + start, Int32(ASCII.newline), count &- start) {
+            end = base.distance(to: newline.assumingMemoryBound(to: UInt8.self))
+        } else {
+            end = count
+        }
+        position = end &+ 1
+        var trimmed = end
+        if trimmed > start && base[trimmed &- 1] == ASCII.carriageReturn { trimmed &-= 1 }
         lineNumber &+= 1
-        return ByteSpan(start: start, end: end)
+        return ByteSpan(start: start, end: trimmed)
     }
 }
 
 /// Blank-separated fields of one line (runs of spaces or tabs separate; none are empty).
 struct FieldReader {
-    let bytes: UnsafeRawBufferPointer
+    private let base: UnsafePointer<UInt8>?
     private var position: Int
     private let end: Int
 
     init(_ bytes: UnsafeRawBufferPointer, _ span: ByteSpan) {
-        self.bytes = bytes
+        self.base = bytes.baseAddress.map { $0.assumingMemoryBound(to: UInt8.self) }
+        precondition(span.start >= 0 && span.end <= bytes.count)
         self.position = span.start
         self.end = span.end
     }
 
     @inline(__always) mutating func next() -> ByteSpan? {
+        guard let base else { return nil }
         var i = position
-        while i < end && ASCII.isBlank(bytes[i]) { i &+= 1 }
+        while i < end && ASCII.isBlank(base[i]) { i &+= 1 }
         guard i < end else {
             position = end
             return nil
         }
         let start = i
-        while i < end && !ASCII.isBlank(bytes[i]) { i &+= 1 }
+        while i < end && !ASCII.isBlank(base[i]) { i &+= 1 }
         position = i
         return ByteSpan(start: start, end: i)
     }
@@ -154,11 +163,12 @@ enum DecimalText {
     /// Nil on anything else and on overflow (never a wrapped value). Stops at the first bad byte.
     @inline(__always)
     static func uint64(_ bytes: UnsafeRawBufferPointer, _ span: ByteSpan) -> UInt64? {
-        guard span.start < span.end else { return nil }
+        guard span.start < span.end, span.start >= 0, span.end <= bytes.count, let raw = bytes.baseAddress else { return nil }
+        let base = raw.assumingMemoryBound(to: UInt8.self)
         var value: UInt64 = 0
         var i = span.start
         while i < span.end {
-            let digit = bytes[i] &- ASCII.zero
+            let digit = base[i] &- ASCII.zero
             guard digit <= 9 else { return nil }
             let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
             let (sum, overflowB) = shifted.addingReportingOverflow(UInt64(digit))

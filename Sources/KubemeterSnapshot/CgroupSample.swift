@@ -15,25 +15,65 @@ public struct CgroupSample: Sendable, Equatable {
     /// `memory.swap.max`.
     public var swapMax: CgroupLimit?
 
-    // Read for /metrics/cadvisor and `kubemeter top` (the kubelet's endpoint needs none of them).
+    /// The files only /metrics/cadvisor and `kubemeter top` read (the kubelet's endpoint needs
+    /// none of them). Held out of line: a sample is copied several times on its way into the
+    /// snapshot, and a `.resource` collection has none of these.
+    public var cadvisorValues: CadvisorCgroupValues {
+        get { cadvisorBox?.values ?? CadvisorCgroupValues() }
+        set { cadvisorBox = newValue == CadvisorCgroupValues() ? nil : CadvisorBox(newValue) }
+    }
+    private var cadvisorBox: CadvisorBox?
+
     /// `cpu.max`: the CFS quota and period.
-    public var cpuMax: CPUMax?
+    public var cpuMax: CPUMax? {
+        get { cadvisorBox?.values.cpuMax }
+        set { cadvisorValues.cpuMax = newValue }
+    }
     /// `cpu.weight`.
-    public var cpuWeight: UInt64?
+    public var cpuWeight: UInt64? {
+        get { cadvisorBox?.values.cpuWeight }
+        set { cadvisorValues.cpuWeight = newValue }
+    }
     /// `memory.max`.
-    public var memoryMax: CgroupLimit?
+    public var memoryMax: CgroupLimit? {
+        get { cadvisorBox?.values.memoryMax }
+        set { cadvisorValues.memoryMax = newValue }
+    }
     /// `memory.peak` (kernel 5.19+).
-    public var memoryPeak: UInt64?
+    public var memoryPeak: UInt64? {
+        get { cadvisorBox?.values.memoryPeak }
+        set { cadvisorValues.memoryPeak = newValue }
+    }
     /// `memory.events`: oom, oom_kill, ... (hierarchical).
-    public var memoryEvents: MemoryEvents?
+    public var memoryEvents: MemoryEvents? {
+        get { cadvisorBox?.values.memoryEvents }
+        set { cadvisorValues.memoryEvents = newValue }
+    }
     /// `pids.current`.
-    public var pidsCurrent: UInt64?
-    /// `cpu.pressure`, `memory.pressure`, `io.pressure` (absent without PSI).
-    public var cpuPressure: Pressure?
-    public var memoryPressure: Pressure?
-    public var ioPressure: Pressure?
+    public var pidsCurrent: UInt64? {
+        get { cadvisorBox?.values.pidsCurrent }
+        set { cadvisorValues.pidsCurrent = newValue }
+    }
+    /// `cpu.pressure` (absent without PSI).
+    public var cpuPressure: Pressure? {
+        get { cadvisorBox?.values.cpuPressure }
+        set { cadvisorValues.cpuPressure = newValue }
+    }
+    /// `memory.pressure`.
+    public var memoryPressure: Pressure? {
+        get { cadvisorBox?.values.memoryPressure }
+        set { cadvisorValues.memoryPressure = newValue }
+    }
+    /// `io.pressure`.
+    public var ioPressure: Pressure? {
+        get { cadvisorBox?.values.ioPressure }
+        set { cadvisorValues.ioPressure = newValue }
+    }
     /// `io.stat`.
-    public var ioStat: IOStat?
+    public var ioStat: IOStat? {
+        get { cadvisorBox?.values.ioStat }
+        set { cadvisorValues.ioStat = newValue }
+    }
 
     public init(
         cpu: CPUStat? = nil, memoryCurrent: UInt64? = nil, memoryStat: MemoryStat? = nil,
@@ -45,6 +85,35 @@ public struct CgroupSample: Sendable, Equatable {
         self.swapCurrent = swapCurrent
         self.swapMax = swapMax
     }
+}
+
+extension CgroupSample {
+    public static func == (a: CgroupSample, b: CgroupSample) -> Bool {
+        a.cpu == b.cpu && a.memoryCurrent == b.memoryCurrent && a.memoryStat == b.memoryStat
+            && a.swapCurrent == b.swapCurrent && a.swapMax == b.swapMax && a.cadvisorValues == b.cadvisorValues
+    }
+}
+
+/// The values of a cgroup's cAdvisor-only files (see `CgroupSample`).
+public struct CadvisorCgroupValues: Sendable, Equatable {
+    public var cpuMax: CPUMax?
+    public var cpuWeight: UInt64?
+    public var memoryMax: CgroupLimit?
+    public var memoryPeak: UInt64?
+    public var memoryEvents: MemoryEvents?
+    public var pidsCurrent: UInt64?
+    public var cpuPressure: Pressure?
+    public var memoryPressure: Pressure?
+    public var ioPressure: Pressure?
+    public var ioStat: IOStat?
+
+    public init() {}
+}
+
+/// Immutable: a change to a sample's cAdvisor values makes a new box, so copies never share edits.
+private final class CadvisorBox: Sendable {
+    let values: CadvisorCgroupValues
+    init(_ values: CadvisorCgroupValues) { self.values = values }
 }
 
 extension CgroupSample {

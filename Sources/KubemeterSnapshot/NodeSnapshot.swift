@@ -13,6 +13,8 @@ public struct NodeSnapshot: Sendable {
     /// What this collection skipped, and why; exported as the agent's own health.
     public var problems: CollectionProblems
     public var timings = CollectionTimings()
+    /// What was read: a `.resource` snapshot lacks the values only /metrics/cadvisor and top use.
+    public var scope: CollectionScope = .full
 
     public init(
         timestampMilliseconds: Int64, node: NodeUsage, pods: [PodUsage], scrapeFailed: Bool = false,
@@ -24,6 +26,19 @@ public struct NodeSnapshot: Sendable {
         self.scrapeFailed = scrapeFailed
         self.problems = problems
     }
+}
+
+/// How much of the node a collection reads.
+public enum CollectionScope: Int, Sendable, Comparable {
+    /// Only what the kubelet's /metrics/resource needs: per cgroup `cpu.stat`, `memory.current`,
+    /// `memory.stat`, `memory.swap.*`; for the node the root cgroup's `cpu.stat` and `memory.stat`
+    /// and `/proc/meminfo`. A fraction of the files, so a Prometheus scrape of it costs that much.
+    case resource
+    /// Everything: also limits, PSI, OOM events, IO, pids, per-pod network and the node's
+    /// /proc files, for /metrics/cadvisor, /top and /pods.
+    case full
+
+    public static func < (a: CollectionScope, b: CollectionScope) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// Where a node value came from: the kubelet's own source, or the documented `/proc` fallback.

@@ -20,7 +20,7 @@ private func now() -> UInt64 {
 @Test func scrapesArrivingDuringACollectionShareTheNextOne() {
     let gate = DispatchSemaphore(value: 0)
     let collections = Atomic<Int>(0)
-    let flight = SingleFlightCollector {
+    let flight = SingleFlightCollector { _ in
         if collections.add(1, ordering: .sequentiallyConsistent).newValue == 1 { gate.wait() }
         return NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: [])
     }
@@ -69,4 +69,66 @@ private func now() -> UInt64 {
     }
     #expect(calls.load(ordering: .relaxed) == 1)
     #expect(flight.lastCollection?.generation == published.generation)
+}
+
+/// A /metrics/cadvisor scrape that arrives while a /metrics/resource collection runs gets a
+/// `.full` collection after it, and a /metrics/resource scrape arriving with it shares that one.
+@Test func theNextCollectionReadsTheWidestScopeWaitingForIt() {
+    let gate = DispatchSemaphore(value: 0)
+    let scopes = Mutex<[CollectionScope]>([])
+    let flight = SingleFlightCollector { scope in
+        let count = scopes.withLock { $0.append(scope); return $0.count }
+        if count == 1 { gate.wait() }
+        return NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: [])
+    }
+    let done = DispatchGroup()
+    done.enter()
+    DispatchQueue(label: "first").async {
+        _ = flight.collection(notStartedBefore: now(), scope: .resource)
+        done.leave()
+    }
+    while scopes.withLock({ $0.isEmpty }) { usleep(1_000) }
+    let arrived = Atomic<Int>(0)
+    let results = Mutex<[(asked: CollectionScope, got: SingleFlightCollector.Published)]>([])
+    for (i, asked) in [CollectionScope.resource, .full, .resource].enumerated() {
+        done.enter()
+        DispatchQueue(label: "caller-\(i)").async {
+            let arrival = now()
+            arrived.add(1, ordering: .sequentiallyConsistent)
+            let published = flight.collection(notStartedBefore: arrival, scope: asked)
+            results.withLock { $0.append((asked, published)) }
+            done.leave()
+        }
+    }
+    while arrived.load(ordering: .sequentiallyConsistent) < 3 { usleep(1_000) }
+    usleep(20_000)  // the callers are waiting on the lock by now
+    gate.signal()
+    done.wait()
+
+    #expect(scopes.withLock { $0 } == [.resource, .full])
+    let all = results.withLock { $0 }
+    #expect(all.count == 3)
+    #expect(all.allSatisfy { $0.got.scope == .full && $0.got.generation == 2 })
+}
+
+/// A `.full` collection serves a `.resource` scrape that arrived before it started; a `.resource`
+/// one never serves a `.full` scrape.
+@Test func aWiderCollectionServesANarrowerScrapeNeverTheReverse() {
+    let scopes = Mutex<[CollectionScope]>([])
+    let flight = SingleFlightCollector { scope in
+        scopes.withLock { $0.append(scope) }
+        return NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: [])
+    }
+    let arrival = now()
+    let full = flight.collection(notStartedBefore: arrival, scope: .full)
+    #expect(flight.collection(notStartedBefore: arrival, scope: .resource).generation == full.generation)
+    let later = now()
+    let resource = flight.collection(notStartedBefore: later, scope: .resource)
+    #expect(resource.generation == full.generation + 1 && resource.scope == .resource)
+    let wide = flight.collection(notStartedBefore: later, scope: .full)
+    #expect(wide.generation == resource.generation + 1 && wide.scope == .full)
+    #expect(scopes.withLock { $0 } == [.full, .resource, .full])
+    // /top's rates go between the two `.full` collections, over the `.resource` one between them.
+    #expect(flight.collection(before: wide)?.generation == full.generation)
+    #expect(flight.collection(before: resource) == nil)
 }

@@ -18,7 +18,7 @@ private func monotonicNow() -> UInt64 {
 /// A flight whose collections are the fixture's reads 2 s apart (by their timestamps), in order.
 private func flight() -> SingleFlightCollector {
     let step = Atomic<UInt64>(0)
-    return SingleFlightCollector {
+    return SingleFlightCollector { _ in
         TopFixture.snapshot(step: step.add(1, ordering: .sequentiallyConsistent).oldValue)
     }
 }

@@ -42,11 +42,24 @@ def test_top_without_a_usable_previous_collection_samples_and_says_so(node):
 
 def test_top_uses_the_previous_collection(node):
     tree, a = node
-    assert a.get("/metrics/resource")[0] == 200
+    # A /metrics/cadvisor scrape reads everything /top shows (network, PSI, OOM counters): /top
+    # computes its rates against it instead of sampling for a second.
+    assert a.get("/metrics/cadvisor")[0] == 200
     time.sleep(0.7)  # rates over less than 0.5 s are refused as noise
     status, _, body = text(a, "/top")
     assert status == 200
     assert "(since the previous collection)" in body.splitlines()[1]
+    assert_pod_rows(rows(body), truth(tree))
+
+
+def test_top_samples_after_a_resource_only_collection(node):
+    tree, a = node
+    # /metrics/resource reads only the kubelet's files: too little for /top's rates.
+    assert a.get("/metrics/resource")[0] == 200
+    time.sleep(0.7)
+    status, _, body = text(a, "/top")
+    assert status == 200
+    assert "(a sample taken for this request: no previous collection)" in body.splitlines()[1]
     assert_pod_rows(rows(body), truth(tree))
 
 

@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import KubemeterCollector
+import KubemeterSnapshot
+import Testing
+
+/// `shared/tools/fake-node`, in the first ancestor of this file that has it.
+private func fakeNodeTool(from file: String = #filePath) -> String? {
+    var directory = Substring(file)
+    while let slash = directory.lastIndex(of: "/") {
+        directory = directory[..<slash]
+        let candidate = String(directory) + "/shared/tools/fake-node"
+        if access(candidate, R_OK) == 0 { return candidate }
+    }
+    return nil
+}
+
+/// A `.resource` collection reads the kubelet's files only, and gives the very values a `.full`
+/// one gives for them; the cAdvisor-only values are absent, not zero.
+@Test func aResourceCollectionReadsOnlyTheKubeletsFilesAndTheSameValues() throws {
+    let tool = try #require(fakeNodeTool(), "shared/tools/fake-node not found")
+    let host = TemporaryDirectory()
+    try #require(system("python3 '\(tool)' '\(host.path)' --pods 3 --containers 2 >/dev/null") == 0)
+    let paths = HostPaths.resolve(hostRoot: host.path)
+
+    let resourceOnly = Collector(paths: paths)
+    let resource = resourceOnly.collect(scope: .resource)
+    let keptForResource = resourceOnly.openFileStatistics.open
+    let everything = Collector(paths: paths)
+    let full = everything.collect(scope: .full)
+    let keptForFull = everything.openFileStatistics.open
+
+    #expect(resource.scope == .resource && full.scope == .full)
+    #expect(resource.pods.count == 3 && full.pods.count == 3)
+    #expect(resource.node.cpuUsageSeconds == full.node.cpuUsageSeconds && resource.node.cpuUsageSeconds != nil)
+    #expect(resource.node.memoryWorkingSetBytes == full.node.memoryWorkingSetBytes)
+    #expect(resource.node.swapUsageBytes == full.node.swapUsageBytes)
+    #expect(resource.node.procStat == nil && full.node.procStat != nil)
+    #expect(resource.node.netDev == nil && full.node.netDev != nil)
+
+    let cgroups = zip(resource.pods, full.pods).flatMap { r, f in
+        [(r.sample, f.sample)] + zip(r.containers, f.containers).map { ($0.sample, $1.sample) }
+    }
+    #expect(cgroups.count == 3 + 3 * 2)
+    for (r, f) in cgroups {
+        #expect(r.cpu == f.cpu && r.cpu != nil)
+        #expect(r.memoryCurrent == f.memoryCurrent && r.memoryStat == f.memoryStat)
+        #expect(r.memoryWorkingSetBytes == f.memoryWorkingSetBytes && r.memoryWorkingSetBytes != nil)
+        #expect(r.swapCurrent == f.swapCurrent && r.swapMax == f.swapMax)
+        #expect(r.cpuMax == nil && r.memoryEvents == nil && r.ioStat == nil && r.cpuPressure == nil && r.pidsCurrent == nil)
+        #expect(f.cpuMax != nil && f.memoryEvents != nil)
+    }
+    for (r, f) in zip(resource.pods, full.pods) {
+        #expect(r.containers.map(\.startTimeSeconds) == f.containers.map(\.startTimeSeconds))
+        #expect(r.network == nil)
+        #expect(f.network != nil || f.hostNetwork == true)
+    }
+    // Five files at most per cgroup, and one held directory per cgroup on this non-kernel tree.
+    #expect(keptForResource <= cgroups.count * 6 + 10)
+    #expect(keptForFull > keptForResource)
+}
+
+/// After a `.full` collection, a `.resource` one opens nothing new; the cAdvisor files stay open
+/// for the next `.full` one rather than being closed and reopened.
+@Test func scopesShareTheKeptFiles() throws {
+    let tool = try #require(fakeNodeTool(), "shared/tools/fake-node not found")
+    let host = TemporaryDirectory()
+    try #require(system("python3 '\(tool)' '\(host.path)' --pods 2 --containers 1 >/dev/null") == 0)
+    let collector = Collector(paths: .resolve(hostRoot: host.path))
+    _ = collector.collect(scope: .full)
+    let afterFull = collector.openFileStatistics.open
+    _ = collector.collect(scope: .resource)
+    #expect(collector.openFileStatistics.open == afterFull)
+    let again = collector.collect(scope: .full)
+    #expect(collector.openFileStatistics.open == afterFull)
+    #expect(again.pods.allSatisfy { $0.sample.cpuMax != nil })
+}
