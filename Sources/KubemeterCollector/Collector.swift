@@ -24,9 +24,10 @@ public final class Collector {
 
     /// - Parameter maximumOpenFiles: fds kept open between collections at most; past it files are
     ///   opened and closed at each read.
+    /// - Parameter afterListing: a test seam, handed to `PodDiscovery`; nil in production.
     public init(
         paths: HostPaths, kubepodsPath: String? = nil, maximumOpenFiles: Int = Collector.defaultMaximumOpenFiles,
-        logger: Logger = Logger(label: "kubemeter.collector")
+        logger: Logger = Logger(label: "kubemeter.collector"), afterListing: (@Sendable (String) -> Void)? = nil
     ) {
         self.paths = paths
         self.logger = logger
@@ -41,7 +42,7 @@ public final class Collector {
                 configuration: DiscoveryConfiguration(
                     cgroupRoot: cgroupPath, podLogDirectory: paths.podLogPath,
                     containerLogDirectory: paths.containerLogPath, kubepodsPath: kubepodsPath),
-                listingCache: listings)
+                listingCache: listings, afterListing: afterListing)
         } else {
             discovery = nil
         }

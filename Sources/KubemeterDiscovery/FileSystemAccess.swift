@@ -11,3 +11,23 @@ struct FileSystemAccess: Sendable {
         entries: { path throws(FileSystemError) in try FileSystem.entries(of: path) },
         readLink: { path throws(FileSystemError) in try FileSystem.readLink(path) })
 }
+
+extension FileSystemAccess {
+    /// `self`, calling `afterListing` with a directory's path once it has been listed and before
+    /// its listing is used: the seam for tests that remove something at exactly that moment.
+    func observed(afterListing: @escaping @Sendable (String) -> Void) -> FileSystemAccess {
+        let inner = self
+        return FileSystemAccess(
+            subdirectories: { path throws(FileSystemError) in
+                let listing = try inner.subdirectories(path)
+                afterListing(path)
+                return listing
+            },
+            entries: { path throws(FileSystemError) in
+                let listing = try inner.entries(path)
+                afterListing(path)
+                return listing
+            },
+            readLink: inner.readLink)
+    }
+}

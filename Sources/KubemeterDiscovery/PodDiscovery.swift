@@ -18,9 +18,17 @@ public struct PodDiscovery: Sendable {
     /// The last report, served again while no listed directory changed.
     private let lastReport = SharedReport()
 
-    public init(configuration: DiscoveryConfiguration, listingCache: ListingCache? = nil) {
+    /// - Parameter afterListing: for tests only (production passes nil): called with a directory's
+    ///   path each time discovery has listed it (anew or from the cache), before the listing is
+    ///   used, so that a test can make a cgroup or log directory vanish between the listing that
+    ///   names it and the reads that follow.
+    public init(
+        configuration: DiscoveryConfiguration, listingCache: ListingCache? = nil,
+        afterListing: (@Sendable (String) -> Void)? = nil
+    ) {
         self.configuration = configuration
-        self.fileSystem = listingCache.map { .live(cachedBy: $0) } ?? .live
+        let live: FileSystemAccess = listingCache.map { .live(cachedBy: $0) } ?? .live
+        self.fileSystem = afterListing.map { live.observed(afterListing: $0) } ?? live
         self.listingCache = listingCache
     }
 
