@@ -130,7 +130,9 @@ public final class KeptOpenFiles {
         if fd == Self.absent { return .failure(.notFound(path: path)) }
         var keep = true
         if fd == Self.unopened {
-            fd = open(path, O_RDONLY | O_CLOEXEC)
+            // O_NONBLOCK: a FIFO put where a cgroup file should be (never on cgroupfs, possible
+            // on a copied or hostile tree) would otherwise block the scrape until a writer came.
+            fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
             if fd < 0 {
                 let error = HostFileError.classify(errno, path)
                 if case .notFound = error { directory.descriptors[index] = Self.absent }

@@ -131,3 +131,19 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
     }
     #expect(files.uncachedReads > 0)
 }
+
+/// A FIFO where a file should be (possible on a copied or hostile tree, never on cgroupfs) is an
+/// error at once, never a read that waits for a writer and stalls the scrape.
+@Test func aFIFOInPlaceOfAFileDoesNotBlock() throws {
+    let tree = TemporaryDirectory()
+    tree.write("cg/pids.current", "5\n")
+    try #require(mkfifo(tree.path + "/cg/memory.current", 0o644) == 0)
+    let files = KeptOpenFiles(maximumOpenFiles: 10)
+    files.beginCollection()
+    let d = try #require(files.directory(tree.path + "/cg", files: ["memory.current", "pids.current"], checksIdentity: true))
+    // pread on a FIFO is ESPIPE: an unreadable file, counted as such; not absent, not vanished.
+    let result = value(files, d, 0)
+    #expect(result == .failure(.io(path: tree.path + "/cg/memory.current", errno: ESPIPE)))
+    #expect(try value(files, d, 1).get() == 5, "the directory's other files are still read")
+    files.endCollection()
+}
