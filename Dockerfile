@@ -6,8 +6,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends libsystemd-dev 
 WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
-RUN swift build -c release --static-swift-stdlib --product kubemeter \
-    && install -D "$(swift build -c release --static-swift-stdlib --show-bin-path)/kubemeter" /out/kubemeter
+# The flags of `make release` (see the Makefile): static Swift runtime, lld, packed relocations.
+ARG SWIFT_FLAGS="-c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs"
+RUN swift build $SWIFT_FLAGS --product kubemeter \
+    && install -D "$(swift build $SWIFT_FLAGS --show-bin-path)/kubemeter" /out/kubemeter
 
 FROM debian:bookworm-slim
 ARG VERSION=0.1.0

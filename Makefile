@@ -10,6 +10,10 @@ TEST_DEBS   := prometheus curl wrk tmux python3 python3-pytest python3-prometheu
 ARGS        ?=
 DEBUG_BIN   := .build/debug/kubemeter
 RELEASE_BIN := .build/release/kubemeter
+# The shipped build (the Dockerfile uses the same flags): the Swift runtime linked statically, and
+# lld with packed relative relocations (DT_RELR, glibc >= 2.36): the PIE's 40,000 relocations take
+# 8 KiB instead of 960 KiB that ld.so would read at every start (1 MiB less RSS, ASLR kept).
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
 
 .PHONY: run build release test unit e2e deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
 
@@ -20,9 +24,9 @@ run: deps release
 build: deps
 	$(SWIFT) build
 
-## release: the binary the Dockerfile ships (static Swift stdlib).
+## release: the binary the Dockerfile ships (static Swift stdlib, lld, DT_RELR).
 release: deps
-	$(SWIFT) build -c release --static-swift-stdlib
+	$(SWIFT) build $(RELEASE_FLAGS)
 
 ## test: every test: Swift unit tests, then end-to-end tests of the binary on fake-node trees.
 test: deps test-deps unit e2e

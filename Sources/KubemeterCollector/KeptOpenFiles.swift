@@ -13,8 +13,9 @@ import KubemeterParsers
 /// replaced under an open fd, which would then read the old inode forever; there each directory's
 /// identity is checked with one `stat` per collection and its fds reopened when it changed.
 ///
-/// At most `maximumOpenFiles` fds are kept; past that, files are read with open + read + close
-/// (correct, only slower) and counted in `uncachedReads`. Directories not used by a collection
+/// At most `maximumOpenFiles` fds are kept, directory fds included (at most three quarters of
+/// them; past that a directory's identity is checked by path); past the bound, files are read with
+/// open + read + close (correct, only slower) and counted in `uncachedReads`. Directories not used by a collection
 /// are closed at its end, so fds follow the node's pods. Not thread-safe: one collection at a time.
 public final class KeptOpenFiles {
     /// The files of one directory that a collection reads, opened lazily.
@@ -27,9 +28,6 @@ public final class KeptOpenFiles {
         /// is an `fstat` without a path walk, and what that `fstat` said when the files were opened.
         var directoryDescriptor: Int32 = -1
         var identity: stat?
-        /// False when the bound left no fd to hold the directory for its identity check: then its
-        /// files cannot be kept safely and are opened and closed at each read.
-        var keepsFiles = true
         var generation: UInt64 = 0
         let checksIdentity: Bool
 
@@ -92,27 +90,38 @@ public final class KeptOpenFiles {
         }
         if directory.checksIdentity, directory.generation != generation {
             var now = stat()
-            if directory.directoryDescriptor >= 0, fstat(directory.directoryDescriptor, &now) == 0, now.st_nlink > 0 {
+            let stillThere: Bool
+            if directory.directoryDescriptor >= 0 {
+                stillThere = fstat(directory.directoryDescriptor, &now) == 0 && now.st_nlink > 0
+            } else if directory.identity != nil {
+                stillThere = stat(path, &now) == 0
+            } else {
+                stillThere = false
+            }
+            if stillThere {
                 // Same directory: if entries were replaced in it, its mtime moved; reopen them.
-                if let before = directory.identity, !Self.same(before, now) { close(directory) }
+                // (Made anew under the same name: another inode, likewise.)
+                if let before = directory.identity, !Self.same(before, now) { closeFiles(of: directory) }
             } else {
                 // Not yet opened, or removed (and perhaps made anew under the same name).
                 close(directory)
-                guard openFiles < maximumOpenFiles else {
-                    // No fd left under the bound to hold the directory: read its files uncached.
-                    directory.keepsFiles = false
-                    directory.generation = generation
-                    return access(path, F_OK) == 0 ? directory : nil
+                if openFiles < maximumOpenFiles - maximumOpenFiles / 4 {
+                    let fd = open(path, CLINUX_O_PATH | O_DIRECTORY | O_CLOEXEC)
+                    guard fd >= 0, fstat(fd, &now) == 0 else {
+                        if fd >= 0 { Glibc.close(fd) }
+                        directories[path] = nil
+                        return nil
+                    }
+                    directory.directoryDescriptor = fd
+                    openFiles += 1
+                } else {
+                    // Directory fds take at most three quarters of the bound: past that the
+                    // identity is checked by path (a path walk, no fd), and the rest is for files.
+                    guard stat(path, &now) == 0 else {
+                        directories[path] = nil
+                        return nil
+                    }
                 }
-                directory.keepsFiles = true
-                let fd = open(path, CLINUX_O_PATH | O_DIRECTORY | O_CLOEXEC)
-                guard fd >= 0, fstat(fd, &now) == 0 else {
-                    if fd >= 0 { Glibc.close(fd) }
-                    directories[path] = nil
-                    return nil
-                }
-                directory.directoryDescriptor = fd
-                openFiles += 1
             }
             directory.identity = now
         }
@@ -138,7 +147,7 @@ public final class KeptOpenFiles {
                 if case .notFound = error { directory.descriptors[index] = Self.absent }
                 return .failure(error)
             }
-            if openFiles < maximumOpenFiles && directory.keepsFiles {
+            if openFiles < maximumOpenFiles {
                 directory.descriptors[index] = fd
                 openFiles += 1
             } else {
@@ -184,8 +193,12 @@ public final class KeptOpenFiles {
         directory.descriptors[index] = Self.unopened
     }
 
-    private func close(_ directory: Directory) {
+    private func closeFiles(of directory: Directory) {
         for index in directory.descriptors.indices { forget(index, of: directory) }
+    }
+
+    private func close(_ directory: Directory) {
+        closeFiles(of: directory)
         if directory.directoryDescriptor >= 0 {
             Glibc.close(directory.directoryDescriptor)
             directory.directoryDescriptor = -1

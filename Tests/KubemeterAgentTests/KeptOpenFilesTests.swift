@@ -147,3 +147,43 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
     #expect(try value(files, d, 1).get() == 5, "the directory's other files are still read")
     files.endCollection()
 }
+
+/// Past three quarters of the bound, directories are checked by path instead of a held fd, and
+/// their files are still kept: a replaced file is reopened, a removed directory is gone, and one
+/// made anew under the same name is read anew.
+@Test func directoriesCheckedByPathStillFollowReplacedFiles() throws {
+    let tree = TemporaryDirectory()
+    for i in 0..<6 { tree.write("c\(i)/f", "\(i)\n") }
+    let files = KeptOpenFiles(maximumOpenFiles: 8)
+    func collect(_ check: ([KeptOpenFiles.Directory?]) throws -> Void) throws {
+        files.beginCollection()
+        try check((0..<6).map { files.directory(tree.path + "/c\($0)", files: ["f"], checksIdentity: true) })
+        files.endCollection()
+    }
+    // As `CgroupSampler` does: each directory, then its files.
+    files.beginCollection()
+    for i in 0..<6 {
+        let d = try #require(files.directory(tree.path + "/c\(i)", files: ["f"], checksIdentity: true))
+        #expect(try value(files, d).get() == UInt64(i))
+    }
+    files.endCollection()
+    // 3 directory fds + 3 files (threshold 6), then 2 directories by path with their files kept,
+    // and one whose file no fd is left for.
+    #expect(files.openFiles == 8)
+    #expect(files.uncachedReads == 1)
+
+    // c3 is checked by path: its file replaced by a new inode is seen.
+    tree.write("c3/f.new", "33\n")
+    _ = rename(tree.path + "/c3/f.new", tree.path + "/c3/f")
+    _ = system("rm -rf '\(tree.path)/c4'")
+    try collect { (dirs) throws in
+        #expect(try value(files, try #require(dirs[3])).get() == 33)
+        #expect(dirs[4] == nil)
+    }
+    tree.write("c4/f", "44\n")
+    try collect { (dirs) throws in
+        #expect(try value(files, try #require(dirs[4])).get() == 44)
+        #expect(try value(files, try #require(dirs[0])).get() == 0)
+    }
+    #expect(files.openFiles <= 8)
+}

@@ -35,8 +35,8 @@ fi
 # 2. The agent as it ships: release build, static Swift stdlib.
 bin=${KUBEMETER_BIN:-}
 if [ -z "$bin" ]; then
-    say "building the release binary (swift build -c release --static-swift-stdlib)"
-    (cd "$repo" && swift build -c release --static-swift-stdlib 2>&1 | tail -n 1)
+    say "building the release binary (make release: static Swift runtime, lld, DT_RELR)"
+    (cd "$repo" && make -s release 2>&1 | tail -n 1)
     bin=$repo/.build/release/kubemeter
 fi
 

@@ -18,6 +18,13 @@ fi
 if ldd "$bin" | grep -q 'libswift'; then
     echo "check-links: the Swift runtime is linked dynamically; build with --static-swift-stdlib" >&2; status=1
 fi
+# Position-independent (ASLR) with packed relative relocations, as `make release` links it.
+if ! readelf -hW "$bin" | grep -q 'Type:.*DYN'; then
+    echo "check-links: $bin is not a position-independent executable" >&2; status=1
+fi
+if ! readelf -dW "$bin" | grep -q '(RELR)'; then
+    echo "check-links: $bin has no DT_RELR (packed relative relocations): not linked as make release links" >&2; status=1
+fi
 size=$(stat -c %s "$bin")
 echo "check-links: $bin ($((size / 1024 / 1024)) MiB) links:"
 ldd "$bin" | sed 's/^/  /'
