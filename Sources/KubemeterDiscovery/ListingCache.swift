@@ -21,23 +21,34 @@ public final class ListingCache: Sendable {
         var ctime: Int64
     }
 
-    enum Listing {
-        case subdirectories(FileSystem.Subdirectories)
-        case entries([FileSystem.Entry])
-    }
-
-    struct Cached {
+    struct Cached<Listing> {
         var identity: Identity
         var listing: Listing
         var trusted: Bool
         var generation: UInt64
     }
 
+    /// One dictionary per kind of listing rather than one dictionary of an enum: Swift keeps a
+    /// multi-payload enum's case in the spare high bits of the payload's array pointer, which
+    /// LeakSanitizer cannot recognize as a reference, so every cached `[Entry]` showed as leaked at
+    /// exit (a false report, but one that fails the sanitized test run).
     private struct State {
-        var listings: [String: Cached] = [:]
+        var subdirectories: [String: Cached<FileSystem.Subdirectories>] = [:]
+        var entries: [String: Cached<[FileSystem.Entry]>] = [:]
         var generation: UInt64 = 0
         var hits = 0
         var misses = 0
+
+        mutating func removeAll() {
+            subdirectories.removeAll(keepingCapacity: true)
+            entries.removeAll(keepingCapacity: true)
+        }
+
+        /// (path, identity, trusted) of every listing made or reused in the current generation.
+        var current: [(path: String, identity: Identity, trusted: Bool)] {
+            subdirectories.filter { $0.value.generation == generation }.map { ($0.key, $0.value.identity, $0.value.trusted) }
+                + entries.filter { $0.value.generation == generation }.map { ($0.key, $0.value.identity, $0.value.trusted) }
+        }
     }
 
     private let state = Mutex(State())
@@ -47,7 +58,7 @@ public final class ListingCache: Sendable {
 
     /// Forgets every listing: the next discovery lists every directory again.
     public func invalidateAll() {
-        state.withLock { $0.listings.removeAll(keepingCapacity: true) }
+        state.withLock { $0.removeAll() }
     }
 
     /// Listings served from the cache and listings read, since the start.
@@ -58,12 +69,10 @@ public final class ListingCache: Sendable {
     /// Whether every directory the last discovery listed is unchanged and trusted, judged by one
     /// `stat` each: then that discovery's report still describes the node.
     func previousDiscoveryStillHolds() -> Bool {
-        let cached = state.withLock { state in
-            state.listings.filter { $0.value.generation == state.generation }.map { ($0.key, $0.value) }
-        }
+        let cached = state.withLock { $0.current }
         guard !cached.isEmpty else { return false }
-        for (path, entry) in cached {
-            guard entry.trusted, let identity = try? Self.identity(of: path), identity == entry.identity else {
+        for entry in cached {
+            guard entry.trusted, let identity = try? Self.identity(of: entry.path), identity == entry.identity else {
                 return false
             }
         }
@@ -77,47 +86,43 @@ public final class ListingCache: Sendable {
         state.withLock { state in
             let previous = state.generation
             state.generation += 1
-            state.listings = state.listings.filter { $0.value.generation == previous }
+            state.subdirectories = state.subdirectories.filter { $0.value.generation == previous }
+            state.entries = state.entries.filter { $0.value.generation == previous }
         }
     }
 
     func subdirectories(_ path: String) throws(FileSystemError) -> FileSystem.Subdirectories {
-        if case .subdirectories(let cached)? = try lookup(path, kind: 0) { return cached }
-        return try store(path) { () throws(FileSystemError) in .subdirectories(try FileSystem.subdirectories(of: path)) }
-            .subdirectoriesValue
+        try listing(path, in: \.subdirectories) { () throws(FileSystemError) in try FileSystem.subdirectories(of: path) }
     }
 
     func entries(_ path: String) throws(FileSystemError) -> [FileSystem.Entry] {
-        if case .entries(let cached)? = try lookup(path, kind: 1) { return cached }
-        return try store(path) { () throws(FileSystemError) in .entries(try FileSystem.entries(of: path)) }.entriesValue
+        try listing(path, in: \.entries) { () throws(FileSystemError) in try FileSystem.entries(of: path) }
     }
 
-    private func lookup(_ path: String, kind: Int) throws(FileSystemError) -> Listing? {
+    /// The cached listing of `path` when its directory is unchanged and the listing trusted;
+    /// otherwise a fresh one from `list`, kept for next time.
+    private func listing<Listing: Sendable>(
+        _ path: String, in kind: WritableKeyPath<State, [String: Cached<Listing>]> & Sendable,
+        _ list: () throws(FileSystemError) -> Listing
+    ) throws(FileSystemError) -> Listing {
         let identity = try Self.identity(of: path)
-        return state.withLock { state -> Listing? in
-            guard var cached = state.listings[path], cached.trusted, cached.identity == identity else {
+        let hit = state.withLock { state -> Listing? in
+            guard var cached = state[keyPath: kind][path], cached.trusted, cached.identity == identity else {
                 state.misses += 1
                 return nil
             }
-            switch (cached.listing, kind) {
-            case (.subdirectories, 0), (.entries, 1): break
-            default: state.misses += 1; return nil
-            }
             cached.generation = state.generation
-            state.listings[path] = cached
+            state[keyPath: kind][path] = cached
             state.hits += 1
             return cached.listing
         }
-    }
-
-    private func store(_ path: String, _ list: () throws(FileSystemError) -> Listing) throws(FileSystemError) -> Listing {
+        if let hit { return hit }
         // The identity is taken before listing: a change during the listing then shows as a
         // different identity next time, never as a stale listing that looks current.
-        let identity = try Self.identity(of: path)
         let listing = try list()
         let trusted = Self.wallClockNanoseconds() - identity.mtime > Self.racyWindowNanoseconds
         state.withLock { state in
-            state.listings[path] = Cached(identity: identity, listing: listing, trusted: trusted, generation: state.generation)
+            state[keyPath: kind][path] = Cached(identity: identity, listing: listing, trusted: trusted, generation: state.generation)
         }
         return listing
     }
@@ -135,18 +140,6 @@ public final class ListingCache: Sendable {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
-    }
-}
-
-private extension ListingCache.Listing {
-    var subdirectoriesValue: FileSystem.Subdirectories {
-        if case .subdirectories(let value) = self { return value }
-        return FileSystem.Subdirectories()
-    }
-
-    var entriesValue: [FileSystem.Entry] {
-        if case .entries(let value) = self { return value }
-        return []
     }
 }
 

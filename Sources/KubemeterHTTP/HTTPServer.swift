@@ -22,7 +22,7 @@ public final class HTTPServer: Sendable {
     }
 
     private let loop: EventLoop
-    private let lifecycle = Mutex<Lifecycle>(.idle)
+    private let lifecycle = AnnotatedMutex<Lifecycle>(.idle)
     /// Entered while the loop runs, so that `shutdown` can wait for `run()` to return.
     private let running = DispatchGroup()
 

@@ -24,9 +24,9 @@ final class WorkerPool: Sendable {
 
     private let handler: @Sendable (HTTPRequest) -> HTTPResponse
     private let wakeup: WakeupPipe
-    private let queue = Mutex<[Item]>([])
+    private let queue = AnnotatedMutex<[Item]>([])
     private let available = DispatchSemaphore(value: 0)
-    private let finished = Mutex<[Completion]>([])
+    private let finished = AnnotatedMutex<[Completion]>([])
 
     init(handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse, wakeup: WakeupPipe) {
         self.handler = handler

@@ -31,7 +31,7 @@ public final class ServiceHeartbeat: Sendable {
     private let check: Check
     private let periodNanoseconds: UInt64
     private let watchdog: Bool
-    private let state = Mutex(State())
+    private let state = AnnotatedMutex(State())
     private let wakeup = MonotonicCondition()
 
     /// - Parameters:

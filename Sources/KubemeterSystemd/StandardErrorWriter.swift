@@ -9,7 +9,7 @@ public final class LineWriter: Sendable {
     public static let standardError = LineWriter(fd: 2)
 
     private let fd: Int32
-    private let lock = Mutex<Void>(())
+    private let lock = AnnotatedMutex<Void>(())
 
     public init(fd: Int32) {
         self.fd = fd

@@ -25,7 +25,7 @@ private func now() -> UInt64 {
         return NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: [])
     }
     let done = DispatchGroup()
-    let firstGeneration = Mutex<UInt64>(0)
+    let firstGeneration = AnnotatedMutex<UInt64>(0)
     done.enter()
     DispatchQueue(label: "first").async {
         firstGeneration.withLock { $0 = flight.collection(notStartedBefore: now()).generation }
@@ -35,7 +35,7 @@ private func now() -> UInt64 {
 
     let callers = 16
     let arrived = Atomic<Int>(0)
-    let results = Mutex<[(arrival: UInt64, generation: UInt64, started: UInt64)]>([])
+    let results = AnnotatedMutex<[(arrival: UInt64, generation: UInt64, started: UInt64)]>([])
     for i in 0..<callers {
         done.enter()
         // Serial queues of their own get threads of their own, even while others block.

@@ -5,15 +5,15 @@ import Testing
 /// The heartbeat's notification logic, with a recorder in place of sd_notify.
 @Suite struct ServiceHeartbeatTests {
     final class Recorder: Sendable {
-        let messages = Mutex<[String]>([])
+        let messages = AnnotatedMutex<[String]>([])
         func record(_ message: String) { messages.withLock { $0.append(message) } }
         var all: [String] { messages.withLock { $0 } }
     }
 
     final class Script: Sendable {
-        let reports: Mutex<[HeartbeatReport]>
-        let asked = Mutex<[Bool]>([])
-        init(_ reports: [HeartbeatReport]) { self.reports = Mutex(reports) }
+        let reports: AnnotatedMutex<[HeartbeatReport]>
+        let asked = AnnotatedMutex<[Bool]>([])
+        init(_ reports: [HeartbeatReport]) { self.reports = AnnotatedMutex(reports) }
         func next(_ mustCollect: Bool) -> HeartbeatReport {
             asked.withLock { $0.append(mustCollect) }
             return reports.withLock { $0.removeFirst() }
