@@ -63,10 +63,9 @@ SOAK_SECONDS ?= 300
 soak: deps test-deps release
 	$(PY) Tests/soak/soak.py $(abspath $(RELEASE_BIN)) --seconds $(SOAK_SECONDS) --pods 40
 
-## sanitize: the Swift test suite under AddressSanitizer, then ThreadSanitizer.
+## sanitize: the Swift tests under AddressSanitizer+LeakSanitizer, then ThreadSanitizer; fails on any report.
 sanitize: deps
-	$(SWIFT) test --sanitize=address --scratch-path .build-asan
-	$(SWIFT) test --sanitize=thread --scratch-path .build-tsan
+	Tests/sanitize/run.sh
 
 ## bench: scrape cost beside the kernel floor and node_exporter (prints figures and goal verdicts; not a test).
 bench: release test-deps

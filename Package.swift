@@ -41,19 +41,21 @@ let package = Package(
         ),
         // Renderers: Prometheus text exposition (and later tables and JSON).
         .target(name: "KubemeterExposition", dependencies: ["KubemeterSnapshot", "CZlib"]),
+        // A Mutex that ThreadSanitizer can follow (shared by the server, systemd and the tests).
+        .target(name: "KubemeterSync"),
         // A small HTTP/1.1 server on POSIX sockets.
-        .target(name: "KubemeterHTTP"),
+        .target(name: "KubemeterHTTP", dependencies: ["KubemeterSync"]),
         // systemd integration (readiness, watchdog, socket activation) and the swift-log handlers
         // (logfmt, JSON, journald).
         .target(
             name: "KubemeterSystemd",
-            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CSystemd", "KubemeterSync", .product(name: "Logging", package: "swift-log")]
         ),
         // The agent: routes, single-flight collection, wiring of all of the above.
         .target(
             name: "KubemeterAgent",
             dependencies: [
-                "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP", "KubemeterSystemd", "CLinux",
+                "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP", "KubemeterSync", "KubemeterSystemd", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -71,11 +73,11 @@ let package = Package(
         .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP"]),
         .testTarget(
             name: "KubemeterAgentTests",
-            dependencies: ["KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterSnapshot"]
+            dependencies: ["KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterSnapshot", "KubemeterSync"]
         ),
         .testTarget(
             name: "KubemeterSystemdTests",
-            dependencies: ["KubemeterSystemd", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KubemeterSystemd", "KubemeterSync", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -6,6 +6,7 @@ import KubemeterCollector
 import KubemeterExposition
 import KubemeterHTTP
 import KubemeterSnapshot
+import KubemeterSync
 import KubemeterSystemd
 import Logging
 import Synchronization
@@ -160,7 +161,7 @@ public final class Agent: Sendable {
 /// reference here would be a cycle that keeps the whole agent alive (LeakSanitizer found it).
 private final class ServerBox: Sendable {
     private struct Reference { weak var server: HTTPServer? }
-    private let reference = Mutex(Reference())
+    private let reference = AnnotatedMutex(Reference())
 
     func set(_ value: HTTPServer) { reference.withLock { $0.server = value } }
 

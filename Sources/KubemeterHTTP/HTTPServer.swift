@@ -1,6 +1,10 @@
 import Dispatch
 import Glibc
 import Synchronization
+#if canImport(KubemeterSync)
+// The fuzz harness compiles this module's sources together with KubemeterSync's.
+import KubemeterSync
+#endif
 
 /// A small HTTP/1.1 server for GET/HEAD scrapes: one poll() I/O thread, a fixed pool of handler threads.
 ///

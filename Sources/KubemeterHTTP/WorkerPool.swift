@@ -1,5 +1,9 @@
 import Dispatch
 import Synchronization
+#if canImport(KubemeterSync)
+// The fuzz harness compiles this module's sources together with KubemeterSync's.
+import KubemeterSync
+#endif
 
 /// A fixed set of threads running the handler. Jobs come from the I/O thread; finished responses go
 /// back through `completions` and a wake-up of the I/O thread.

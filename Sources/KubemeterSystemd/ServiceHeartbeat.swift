@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import KubemeterSync
 
 /// What one heartbeat check found: whether the service works, and a one-line status for `STATUS=`.
 public struct HeartbeatReport: Sendable, Equatable {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Synchronization
+import KubemeterSync
 
 /// Writes whole lines to a file descriptor (stderr by default), one event at a time, so that
 /// lines from different threads never interleave.

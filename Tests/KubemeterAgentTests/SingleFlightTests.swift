@@ -8,6 +8,7 @@ import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
+import KubemeterSync
 
 private func now() -> UInt64 {
     var t = timespec()

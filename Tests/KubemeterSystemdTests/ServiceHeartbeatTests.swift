@@ -1,5 +1,6 @@
 import Synchronization
 import Testing
+import KubemeterSync
 @testable import KubemeterSystemd
 
 /// The heartbeat's notification logic, with a recorder in place of sd_notify.

@@ -30,19 +30,24 @@ case "${1:-}" in
 esac
 SELECTED="$*"
 
-build() {  # build NAME MODULE SOURCE_DIR HARNESS
+build() {  # build NAME MODULE SOURCE_DIR HARNESS [DEPENDENCY_SOURCE_DIR...]
   local name=$1 module=$2 dir=$3 harness=$4 bin=$OUT/$1
+  shift 4
+  # A dependency's sources are compiled into the same module (its import is then guarded by
+  # `#if canImport`).
+  local sources=("$dir"/*.swift)
+  for extra in "$@"; do sources+=("$extra"/*.swift); done
   local newest
-  newest=$(ls -t "$dir"/*.swift "$harness" "$0" | head -1)
+  newest=$(ls -t "${sources[@]}" "$harness" "$0" | head -1)
   if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
     echo "building $name"
     "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -module-name "$module" \
-      -swift-version 6 "$dir"/*.swift "$harness" -o "$bin"
+      -swift-version 6 "${sources[@]}" "$harness" -o "$bin"
   fi
 }
 
 build parsers KubemeterParsers "$ROOT/Sources/KubemeterParsers" "$ROOT/Tests/fuzz/ParsersFuzzTarget.swift"
-build http KubemeterHTTP "$ROOT/Sources/KubemeterHTTP" "$ROOT/Tests/fuzz/HTTPFuzzTarget.swift"
+build http KubemeterHTTP "$ROOT/Sources/KubemeterHTTP" "$ROOT/Tests/fuzz/HTTPFuzzTarget.swift" "$ROOT/Sources/KubemeterSync"
 build discovery KubemeterDiscovery "$ROOT/Sources/KubemeterDiscovery" "$ROOT/Tests/fuzz/DiscoveryFuzzTarget.swift"
 
 # target -> binary, and the fixture files that seed its corpus.
