@@ -13,6 +13,8 @@ FAKE_NODE=${FAKE_NODE:-$(realpath ../shared/tools/fake-node 2>/dev/null || echo 
 WORK=$(mktemp -d)
 PORT=${PORT:-18265}
 python3 "$FAKE_NODE" "$WORK/tree" --pods "$PODS" --containers 2 >/dev/null
+# A steady node: written back, and older than discovery's 2 s racy window (see Tests/bench/bench.py).
+sync; sleep 3
 "$BIN" serve --host-root "$WORK/tree" --listen-address "127.0.0.1:$PORT" --log-level warning &
 PID=$!
 trap 'kill $PID 2>/dev/null; wait $PID 2>/dev/null; rm -rf "$WORK"' EXIT
