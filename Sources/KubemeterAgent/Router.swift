@@ -43,7 +43,7 @@ struct Router: Sendable {
         case "/healthz":
             return .text(200, "ok")
         case "/readyz":
-            guard let last = flight.lastCollection, !last.snapshot.scrapeFailed else {
+            guard let last = flight.lastFinished, !last.scrapeFailed else {
                 return .text(503, "not ready: no successful collection yet")
             }
             return .text(200, "ok")

@@ -17,7 +17,11 @@ public final class SingleFlightCollector: @unchecked Sendable {
     /// The widest scope asked for by a scrape waiting for the running collection to end: the
     /// next collection reads that much.
     private var pendingScope: CollectionScope?
+    /// The last finished collection, until the next one starts: dropped then, so that a collection
+    /// is built in the memory the previous one and its renderings held (at 1,000 pods, megabytes).
     private var latest: Published?
+    /// What readiness and the heartbeat need of the last finished collection; kept meanwhile.
+    private var lastOutcome: Outcome?
     /// The last two `.full` collections: `GET /top` computes rates between them.
     private var latestFull: Published?
     private var previousFull: Published?
@@ -26,6 +30,16 @@ public final class SingleFlightCollector: @unchecked Sendable {
     /// Figures the collector keeps (open files, listings), read after each collection by the
     /// collecting thread.
     private let collectorFigures: (() -> (openFiles: Int, uncachedReads: Int, listingsReused: Int, listingsRead: Int))?
+
+    /// How a finished collection went, without its data.
+    public struct Outcome: Sendable {
+        public let generation: UInt64
+        public let startedNanoseconds: UInt64
+        public let durationNanoseconds: UInt64
+        public let scrapeFailed: Bool
+        public let pods: Int
+        public let containers: Int
+    }
 
     /// A finished collection, and the renderings made of it (so concurrent scrapes of the same
     /// endpoint render once).
@@ -36,6 +50,12 @@ public final class SingleFlightCollector: @unchecked Sendable {
         public let durationNanoseconds: UInt64
         public let snapshot: NodeSnapshot
         public var scope: CollectionScope { snapshot.scope }
+        public var outcome: Outcome {
+            Outcome(
+                generation: generation, startedNanoseconds: startedNanoseconds, durationNanoseconds: durationNanoseconds,
+                scrapeFailed: snapshot.scrapeFailed, pods: snapshot.pods.count,
+                containers: snapshot.pods.reduce(0) { $0 + $1.containers.count })
+        }
         private let lock = ConditionLock()
         private var renderings: [String: [UInt8]] = [:]
 
@@ -96,6 +116,9 @@ public final class SingleFlightCollector: @unchecked Sendable {
                 let number = generation
                 let wanted = max(scope, pendingScope ?? scope)
                 pendingScope = nil
+                // Scrapes that arrive from now on cannot use it (it started before them); those
+                // rendering it hold their own reference.
+                latest = nil
                 lock.unlock()
                 let started = monotonicNanoseconds()
                 var snapshot = collect(wanted)
@@ -113,6 +136,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
                     accumulated.listingsRead = UInt64(figures.listingsRead)
                 }
                 latest = published
+                lastOutcome = published.outcome
                 if wanted == .full {
                     previousFull = latestFull
                     latestFull = published
@@ -136,10 +160,17 @@ public final class SingleFlightCollector: @unchecked Sendable {
         return previousFull
     }
 
-    /// The last finished collection, if any, without starting one.
+    /// The last finished collection, if any and no other has started since, without starting one.
     public var lastCollection: Published? {
         lock.lock()
         defer { lock.unlock() }
         return latest
+    }
+
+    /// How the last finished collection went, if any, also while the next one runs.
+    public var lastFinished: Outcome? {
+        lock.lock()
+        defer { lock.unlock() }
+        return lastOutcome
     }
 }

@@ -40,7 +40,8 @@ public struct CadvisorMetricsRenderer: Sendable {
 
     public func render(_ snapshot: NodeSnapshot) -> [UInt8] {
         var rows: [Row] = []
-        for pod in ResourceMetricsRenderer.uniquePods(snapshot.pods) {
+        for index in ResourceMetricsRenderer.uniquePodIndices(snapshot.pods) {
+            let pod = snapshot.pods[index]
             rows.append(Row(container: "", id: id(pod.cgroupPath), name: "", namespace: pod.namespace, pod: pod.name,
                             sample: pod.sample, network: pod.network))
             for c in pod.containers {

@@ -133,3 +133,32 @@ private func now() -> UInt64 {
     #expect(flight.collection(before: wide)?.generation == full.generation)
     #expect(flight.collection(before: resource) == nil)
 }
+
+/// While a collection runs, the one before it is let go (its memory is the new one's to use), but
+/// readiness and the heartbeat still see how it went.
+@Test func theLastOutcomeOutlivesTheCollectionWhileTheNextRuns() {
+    let gate = DispatchSemaphore(value: 0)
+    let calls = Atomic<Int>(0)
+    let flight = SingleFlightCollector { _ in
+        if calls.add(1, ordering: .sequentiallyConsistent).newValue == 2 { gate.wait() }
+        var pod = PodUsage(namespace: "ns", name: "p", uid: "u", qosClass: "Burstable", cgroupPath: "/p", sample: CgroupSample(), containers: [])
+        pod.containers = [ContainerUsage(name: "c", id: "id", runtime: "containerd", cgroupPath: "/p/c", sample: CgroupSample(), startTimeSeconds: nil)]
+        return NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: [pod], scrapeFailed: false)
+    }
+    let first = flight.collection(notStartedBefore: now())
+    #expect(flight.lastCollection?.generation == first.generation)
+    let done = DispatchGroup()
+    done.enter()
+    DispatchQueue(label: "second").async {
+        _ = flight.collection(notStartedBefore: now())
+        done.leave()
+    }
+    while calls.load(ordering: .sequentiallyConsistent) < 2 { usleep(1_000) }
+    #expect(flight.lastCollection == nil, "the previous collection is not held while the next runs")
+    let outcome = flight.lastFinished
+    #expect(outcome?.generation == first.generation && outcome?.scrapeFailed == false)
+    #expect(outcome?.pods == 1 && outcome?.containers == 1)
+    gate.signal()
+    done.wait()
+    #expect(flight.lastFinished?.generation == first.generation + 1)
+}
