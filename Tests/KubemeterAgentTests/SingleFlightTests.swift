@@ -76,7 +76,7 @@ private func now() -> UInt64 {
 /// `.full` collection after it, and a /metrics/resource scrape arriving with it shares that one.
 @Test func theNextCollectionReadsTheWidestScopeWaitingForIt() {
     let gate = DispatchSemaphore(value: 0)
-    let scopes = Mutex<[CollectionScope]>([])
+    let scopes = AnnotatedMutex<[CollectionScope]>([])
     let flight = SingleFlightCollector { scope in
         let count = scopes.withLock { $0.append(scope); return $0.count }
         if count == 1 { gate.wait() }
@@ -90,7 +90,7 @@ private func now() -> UInt64 {
     }
     while scopes.withLock({ $0.isEmpty }) { usleep(1_000) }
     let arrived = Atomic<Int>(0)
-    let results = Mutex<[(asked: CollectionScope, got: SingleFlightCollector.Published)]>([])
+    let results = AnnotatedMutex<[(asked: CollectionScope, got: SingleFlightCollector.Published)]>([])
     for (i, asked) in [CollectionScope.resource, .full, .resource].enumerated() {
         done.enter()
         DispatchQueue(label: "caller-\(i)").async {
@@ -115,7 +115,7 @@ private func now() -> UInt64 {
 /// A `.full` collection serves a `.resource` scrape that arrived before it started; a `.resource`
 /// one never serves a `.full` scrape.
 @Test func aWiderCollectionServesANarrowerScrapeNeverTheReverse() {
-    let scopes = Mutex<[CollectionScope]>([])
+    let scopes = AnnotatedMutex<[CollectionScope]>([])
     let flight = SingleFlightCollector { scope in
         scopes.withLock { $0.append(scope) }
         return NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: [])

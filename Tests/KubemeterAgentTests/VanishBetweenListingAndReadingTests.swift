@@ -3,6 +3,7 @@ import Glibc
 #endif
 import KubemeterCollector
 import KubemeterSnapshot
+import KubemeterSync
 import Synchronization
 import Testing
 
@@ -17,12 +18,12 @@ final class AfterListing: Sendable {
 
     let directory: String
     private let action: @Sendable () -> Void
-    private let state: Mutex<State>
+    private let state: AnnotatedMutex<State>
 
     init(_ directory: String, armed: Bool = true, _ action: @escaping @Sendable () -> Void) {
         self.directory = directory
         self.action = action
-        state = Mutex(State(armed: armed))
+        state = AnnotatedMutex(State(armed: armed))
     }
 
     /// The hook to hand to `Collector(afterListing:)`.

@@ -76,9 +76,10 @@ def main():
     quiet = threading.Lock()  # held by the churner while it rewrites the tree
     stop = threading.Event()
     stats = {"free": 0, "checked": 0, "errors": 0, "mismatches": 0, "churn_steps": 0, "raced_scrape_error": 0}
-    # fake-node rewrites files in place (truncate, then write), which a kernel never does: a scrape
-    # that overlaps a rewrite may read a half-written node file and rightly report
-    # resource_scrape_error 1. Such scrapes are counted apart; outside a rewrite it is an error.
+    # fake-node rewrites the whole tree at each step (it removes proc/, sys/ and var/ and writes
+    # them again, the node's own files last), which a kernel never does: a scrape that overlaps a
+    # rewrite finds no node files and rightly reports resource_scrape_error 1 (most free scrapes do,
+    # since a step takes seconds). Such scrapes are counted apart; outside a rewrite it is an error.
     writes = {"active": False, "generation": 0}
     problems = []
 
