@@ -6,9 +6,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends libsystemd-dev 
 WORKDIR /src
 COPY Package.swift ./
 COPY Sources ./Sources
-# The flags of `make release` (see the Makefile): static Swift runtime, lld, packed relocations.
-ARG SWIFT_FLAGS="-c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs"
-RUN swift build $SWIFT_FLAGS --product kubemeter \
+# The flags of `make release` (see the Makefile): static Swift runtime and libstdc++ (through a
+# linker script that `-lstdc++` finds first), lld, packed relocations.
+ARG SWIFT_FLAGS="-c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker -L/src/.build-static-cxx"
+RUN mkdir -p .build-static-cxx \
+    && echo "INPUT($(cc -print-file-name=libstdc++.a))" > .build-static-cxx/libstdc++.so \
+    && swift build $SWIFT_FLAGS --product kubemeter \
     && install -D "$(swift build $SWIFT_FLAGS --show-bin-path)/kubemeter" /out/kubemeter
 
 FROM debian:bookworm-slim

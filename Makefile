@@ -13,7 +13,11 @@ RELEASE_BIN := .build/release/kubemeter
 # The shipped build (the Dockerfile uses the same flags): the Swift runtime linked statically, and
 # lld with packed relative relocations (DT_RELR, glibc >= 2.36): the PIE's 40,000 relocations take
 # 8 KiB instead of 960 KiB that ld.so would read at every start (1 MiB less RSS, ASLR kept).
-RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs
+# The C++ runtime the Swift runtime needs is linked statically too: `-lstdc++` finds, first, a linker
+# script naming libstdc++.a (only the objects used are linked; 0.8 MiB less RSS than mapping the .so).
+STATIC_CXX    := .build-static-cxx
+RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs \
+                 -Xlinker -L$(abspath $(STATIC_CXX))
 
 .PHONY: run build release test unit e2e deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
 
@@ -24,8 +28,10 @@ run: deps release
 build: deps
 	$(SWIFT) build
 
-## release: the binary the Dockerfile ships (static Swift stdlib, lld, DT_RELR).
+## release: the binary the Dockerfile ships (static Swift runtime and libstdc++, lld, DT_RELR).
 release: deps
+	@mkdir -p $(STATIC_CXX)
+	@echo "INPUT($$(cc -print-file-name=libstdc++.a))" > $(STATIC_CXX)/libstdc++.so
 	$(SWIFT) build $(RELEASE_FLAGS)
 
 ## test: every test: Swift unit tests, then end-to-end tests of the binary on fake-node trees.

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks that the release binary links only libraries the runtime image in the Dockerfile has:
-# glibc, libstdc++/libgcc (in debian:bookworm-slim), libsystemd0 with its own dependencies, and zlib.
+# glibc, libgcc (in debian:bookworm-slim), libsystemd0 with its own dependencies, and zlib; the Swift
+# runtime and libstdc++ are linked statically.
 set -euo pipefail
 bin=${1:?usage: check-links.sh BINARY}
 allowed='^(linux-vdso\.so\.1|/lib64/ld-linux-x86-64\.so\.2|ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libutil\.so\.1|libstdc\+\+\.so\.6|libgcc_s\.so\.1|libsystemd\.so\.0|libcap\.so\.2|libgcrypt\.so\.20|libgpg-error\.so\.0|liblzma\.so\.5|libzstd\.so\.1|liblz4\.so\.1|libz\.so\.1)$'
@@ -17,6 +18,9 @@ if ldd "$bin" | grep -q 'not found'; then
 fi
 if ldd "$bin" | grep -q 'libswift'; then
     echo "check-links: the Swift runtime is linked dynamically; build with --static-swift-stdlib" >&2; status=1
+fi
+if ldd "$bin" | grep -q 'libstdc++'; then
+    echo "check-links: libstdc++ is linked dynamically; make release links it statically" >&2; status=1
 fi
 # Position-independent (ASLR) with packed relative relocations, as `make release` links it.
 if ! readelf -hW "$bin" | grep -q 'Type:.*DYN'; then
