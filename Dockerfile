@@ -10,7 +10,7 @@ COPY Sources ./Sources
 # linker script that `-lstdc++` finds first), lld, packed relocations.
 ARG SWIFT_FLAGS="-c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs -Xlinker -L/src/.build-static-cxx"
 RUN mkdir -p .build-static-cxx \
-    && echo "INPUT($(cc -print-file-name=libstdc++.a))" > .build-static-cxx/libstdc++.so \
+    && echo "INPUT($(clang -print-file-name=libstdc++.a))" > .build-static-cxx/libstdc++.so \
     && swift build $SWIFT_FLAGS --product kubemeter \
     && install -D "$(swift build $SWIFT_FLAGS --show-bin-path)/kubemeter" /out/kubemeter
 

@@ -15,6 +15,7 @@ RELEASE_BIN := .build/release/kubemeter
 # 8 KiB instead of 960 KiB that ld.so would read at every start (1 MiB less RSS, ASLR kept).
 # The C++ runtime the Swift runtime needs is linked statically too: `-lstdc++` finds, first, a linker
 # script naming libstdc++.a (only the objects used are linked; 0.8 MiB less RSS than mapping the .so).
+# The toolchain's clang says where libstdc++.a is (libstdc++-12-dev, which Swift itself requires).
 STATIC_CXX    := .build-static-cxx
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs \
                  -Xlinker -L$(abspath $(STATIC_CXX))
@@ -31,7 +32,7 @@ build: deps
 ## release: the binary the Dockerfile ships (static Swift runtime and libstdc++, lld, DT_RELR).
 release: deps
 	@mkdir -p $(STATIC_CXX)
-	@echo "INPUT($$(cc -print-file-name=libstdc++.a))" > $(STATIC_CXX)/libstdc++.so
+	@echo "INPUT($$(clang -print-file-name=libstdc++.a))" > $(STATIC_CXX)/libstdc++.so
 	$(SWIFT) build $(RELEASE_FLAGS)
 
 ## test: every test: Swift unit tests, then end-to-end tests of the binary on fake-node trees.
