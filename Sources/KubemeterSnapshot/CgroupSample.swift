@@ -3,6 +3,7 @@ import KubemeterParsers
 /// What one collection read from one cgroup directory. A field is nil when its file was absent or
 /// unreadable: renderers then leave the series out rather than write a 0 (metrics-server drops a
 /// whole pod when a container reports 0 CPU or 0 memory).
+@dynamicMemberLookup
 public struct CgroupSample: Sendable, Equatable {
     /// `cpu.stat`.
     public var cpu: CPUStat?
@@ -24,55 +25,10 @@ public struct CgroupSample: Sendable, Equatable {
     }
     private var cadvisorBox: CadvisorBox?
 
-    /// `cpu.max`: the CFS quota and period.
-    public var cpuMax: CPUMax? {
-        get { cadvisorBox?.values.cpuMax }
-        set { cadvisorValues.cpuMax = newValue }
-    }
-    /// `cpu.weight`.
-    public var cpuWeight: UInt64? {
-        get { cadvisorBox?.values.cpuWeight }
-        set { cadvisorValues.cpuWeight = newValue }
-    }
-    /// `memory.max`.
-    public var memoryMax: CgroupLimit? {
-        get { cadvisorBox?.values.memoryMax }
-        set { cadvisorValues.memoryMax = newValue }
-    }
-    /// `memory.peak` (kernel 5.19+).
-    public var memoryPeak: UInt64? {
-        get { cadvisorBox?.values.memoryPeak }
-        set { cadvisorValues.memoryPeak = newValue }
-    }
-    /// `memory.events`: oom, oom_kill, ... (hierarchical).
-    public var memoryEvents: MemoryEvents? {
-        get { cadvisorBox?.values.memoryEvents }
-        set { cadvisorValues.memoryEvents = newValue }
-    }
-    /// `pids.current`.
-    public var pidsCurrent: UInt64? {
-        get { cadvisorBox?.values.pidsCurrent }
-        set { cadvisorValues.pidsCurrent = newValue }
-    }
-    /// `cpu.pressure` (absent without PSI).
-    public var cpuPressure: Pressure? {
-        get { cadvisorBox?.values.cpuPressure }
-        set { cadvisorValues.cpuPressure = newValue }
-    }
-    /// `memory.pressure`.
-    public var memoryPressure: Pressure? {
-        get { cadvisorBox?.values.memoryPressure }
-        set { cadvisorValues.memoryPressure = newValue }
-    }
-    /// `io.pressure`.
-    public var ioPressure: Pressure? {
-        get { cadvisorBox?.values.ioPressure }
-        set { cadvisorValues.ioPressure = newValue }
-    }
-    /// `io.stat`.
-    public var ioStat: IOStat? {
-        get { cadvisorBox?.values.ioStat }
-        set { cadvisorValues.ioStat = newValue }
+    /// Each cAdvisor-only value read as if it were a field of the sample (`sample.cpuMax`).
+    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<CadvisorCgroupValues, Value>) -> Value {
+        get { cadvisorValues[keyPath: keyPath] }
+        set { cadvisorValues[keyPath: keyPath] = newValue }
     }
 
     public init(
@@ -96,15 +52,25 @@ extension CgroupSample {
 
 /// The values of a cgroup's cAdvisor-only files (see `CgroupSample`).
 public struct CadvisorCgroupValues: Sendable, Equatable {
+    /// `cpu.max`: the CFS quota and period.
     public var cpuMax: CPUMax?
+    /// `cpu.weight`.
     public var cpuWeight: UInt64?
+    /// `memory.max`.
     public var memoryMax: CgroupLimit?
+    /// `memory.peak` (kernel 5.19+).
     public var memoryPeak: UInt64?
+    /// `memory.events`: oom, oom_kill, ... (hierarchical).
     public var memoryEvents: MemoryEvents?
+    /// `pids.current`.
     public var pidsCurrent: UInt64?
+    /// `cpu.pressure` (absent without PSI).
     public var cpuPressure: Pressure?
+    /// `memory.pressure`.
     public var memoryPressure: Pressure?
+    /// `io.pressure`.
     public var ioPressure: Pressure?
+    /// `io.stat`.
     public var ioStat: IOStat?
 
     public init() {}

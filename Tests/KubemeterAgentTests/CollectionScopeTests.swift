@@ -5,24 +5,11 @@ import KubemeterCollector
 import KubemeterSnapshot
 import Testing
 
-/// `shared/tools/fake-node`, in the first ancestor of this file that has it.
-private func fakeNodeTool(from file: String = #filePath) -> String? {
-    var directory = Substring(file)
-    while let slash = directory.lastIndex(of: "/") {
-        directory = directory[..<slash]
-        let candidate = String(directory) + "/shared/tools/fake-node"
-        if access(candidate, R_OK) == 0 { return candidate }
-    }
-    return nil
-}
-
 /// A `.resource` collection reads the kubelet's files only, and gives the very values a `.full`
 /// one gives for them; the cAdvisor-only values are absent, not zero.
 @Test func aResourceCollectionReadsOnlyTheKubeletsFilesAndTheSameValues() throws {
-    let tool = try #require(fakeNodeTool(), "shared/tools/fake-node not found")
-    let host = TemporaryDirectory()
-    try #require(system("python3 '\(tool)' '\(host.path)' --pods 3 --containers 2 >/dev/null") == 0)
-    let paths = HostPaths.resolve(hostRoot: host.path)
+    let tree = try FakeNodeTree(pods: 3, containers: 2, driver: "systemd")
+    let paths = tree.paths
 
     let resourceOnly = Collector(paths: paths)
     let resource = resourceOnly.collect(scope: .resource)
@@ -64,10 +51,8 @@ private func fakeNodeTool(from file: String = #filePath) -> String? {
 /// After a `.full` collection, a `.resource` one opens nothing new; the cAdvisor files stay open
 /// for the next `.full` one rather than being closed and reopened.
 @Test func scopesShareTheKeptFiles() throws {
-    let tool = try #require(fakeNodeTool(), "shared/tools/fake-node not found")
-    let host = TemporaryDirectory()
-    try #require(system("python3 '\(tool)' '\(host.path)' --pods 2 --containers 1 >/dev/null") == 0)
-    let collector = Collector(paths: .resolve(hostRoot: host.path))
+    let tree = try FakeNodeTree(pods: 2, containers: 1, driver: "cgroupfs")
+    let collector = Collector(paths: tree.paths)
     _ = collector.collect(scope: .full)
     let afterFull = collector.openFileStatistics.open
     _ = collector.collect(scope: .resource)
