@@ -68,16 +68,18 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // What the test targets share: driving shared/tools/fake-node, reading what it wrote.
+        .target(name: "KubemeterTestSupport", path: "Tests/KubemeterTestSupport"),
         .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers"], exclude: ["Fixtures"]),
-        .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery"]),
+        .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery", "KubemeterTestSupport"]),
         .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP"]),
         .testTarget(
             name: "KubemeterAgentTests",
-            dependencies: ["KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterSnapshot", "KubemeterSync"]
+            dependencies: ["KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterSnapshot", "KubemeterSync", "KubemeterTestSupport"]
         ),
         .testTarget(
             name: "KubemeterSystemdTests",
-            dependencies: ["KubemeterSystemd", "KubemeterSync", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KubemeterSystemd", "KubemeterSync", "KubemeterTestSupport", .product(name: "Logging", package: "swift-log")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -1,31 +1,15 @@
 import Glibc
+import KubemeterTestSupport
 import Testing
 @testable import KubemeterDiscovery
 
 /// End to end on trees written by the project's generator, `shared/tools/fake-node`: discovery
 /// must find exactly the pods and containers of its truth.json, no more, no less.
 @Suite struct FakeNodeTests {
-    /// `shared/` sits beside the project root (here /work/main or a helper package): the first
-    /// ancestor of this file that has `shared/tools/fake-node`.
-    static func fakeNodeTool(from file: String = #filePath) -> String? {
-        var directory = Substring(file)
-        while let slash = directory.lastIndex(of: "/") {
-            directory = directory[..<slash]
-            let candidate = String(directory) + "/shared/tools/fake-node"
-            if access(candidate, R_OK) == 0 { return candidate }
-        }
-        return nil
-    }
-
     /// One row per container: namespace, pod, uid, qos, container, id.
     struct Row: Hashable, CustomStringConvertible {
         var namespace, pod, uid, qos, container, id: String
         var description: String { "\(namespace)/\(pod) \(uid) \(qos) \(container) \(id)" }
-    }
-
-    static func run(_ command: String) throws {
-        let status = system(command)
-        try #require(status == 0, "command failed (\(status)): \(command)")
     }
 
     /// truth.json flattened by Python's own json module (no Foundation here).
@@ -33,8 +17,8 @@ import Testing
         let script = "import json,sys; t=json.load(open(sys.argv[1])); print(len(t['pods'])); "
             + "[print('\\t'.join([p['namespace'],p['name'],p['uid'],p['qos'],c['name'],c['id']])) "
             + "for p in t['pods'] for c in p['containers']]"
-        try run("python3 -c \"\(script)\" '\(out)/truth.json' > '\(out)/truth.tsv'")
-        let text = try readFile("\(out)/truth.tsv")
+        try TestShell.run("python3 -c \"\(script)\" '\(out)/truth.json' > '\(out)/truth.tsv'")
+        let text = try TestShell.readFile("\(out)/truth.tsv")
         var lines = text.split(separator: "\n")
         let pods = try #require(Int(lines.removeFirst()))
         let rows = try lines.map { line in
@@ -43,21 +27,6 @@ import Testing
             return Row(namespace: fields[0], pod: fields[1], uid: fields[2], qos: fields[3], container: fields[4], id: fields[5])
         }
         return (Set(rows), pods)
-    }
-
-    static func readFile(_ path: String) throws -> String {
-        let fd = open(path, O_RDONLY)
-        try #require(fd >= 0, "open \(path)")
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            try #require(count >= 0)
-            if count == 0 { break }
-            bytes += buffer[0..<count]
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func rows(_ report: DiscoveryReport) -> Set<Row> {
@@ -76,11 +45,11 @@ import Testing
 
     @Test(arguments: ["systemd", "cgroupfs"], ["containerd", "crio", "docker"])
     func findsExactlyTheTruth(driver: String, runtime: String) throws {
-        let tool = try #require(Self.fakeNodeTool(), "shared/tools/fake-node not found above \(#filePath)")
+        let tool = try #require(TestShell.fakeNodeTool(), "shared/tools/fake-node not found above \(#filePath)")
         let tree = try TemporaryTree()
         defer { tree.remove() }
         let out = tree.path + "/node"
-        try Self.run("python3 '\(tool)' '\(out)' --pods 8 --containers 3 --driver \(driver) --runtime \(runtime) > /dev/null")
+        try TestShell.run("python3 '\(tool)' '\(out)' --pods 8 --containers 3 --driver \(driver) --runtime \(runtime) > /dev/null")
         let truth = try Self.truthRows(out)
         #expect(truth.pods == 8)
         #expect(truth.rows.count == 24)
@@ -106,14 +75,14 @@ import Testing
 
     /// After `--churn`: pods deleted and new ones created; discovery sees the new truth.
     @Test func followsChurn() throws {
-        let tool = try #require(Self.fakeNodeTool(), "shared/tools/fake-node not found above \(#filePath)")
+        let tool = try #require(TestShell.fakeNodeTool(), "shared/tools/fake-node not found above \(#filePath)")
         let tree = try TemporaryTree()
         defer { tree.remove() }
         let out = tree.path + "/node"
-        try Self.run("python3 '\(tool)' '\(out)' --pods 8 --containers 2 --driver systemd --runtime containerd > /dev/null")
+        try TestShell.run("python3 '\(tool)' '\(out)' --pods 8 --containers 2 --driver systemd --runtime containerd > /dev/null")
         let before = Self.rows(Self.discover(out))
         #expect(before == (try Self.truthRows(out)).rows)
-        try Self.run("python3 '\(tool)' '\(out)' --churn 3 --seed 5 > /dev/null")
+        try TestShell.run("python3 '\(tool)' '\(out)' --churn 3 --seed 5 > /dev/null")
         let after = try Self.truthRows(out)
         #expect(Self.rows(Self.discover(out)) == after.rows)
         #expect(after.rows != before)

@@ -1,4 +1,5 @@
 import Glibc
+import KubemeterTestSupport
 import Testing
 
 /// The real binary under a fake service manager: a datagram NOTIFY_SOCKET this test binds, a
@@ -16,19 +17,9 @@ import Testing
         return access(candidate, X_OK) == 0 ? candidate : nil
     }
 
-    static func fakeNodeTool(from file: String = #filePath) -> String? {
-        var directory = Substring(file)
-        while let slash = directory.lastIndex(of: "/") {
-            directory = directory[..<slash]
-            let candidate = String(directory) + "/shared/tools/fake-node"
-            if access(candidate, R_OK) == 0 { return candidate }
-        }
-        return nil
-    }
-
     @Test func notifiesReadyStatusWatchdogAndStoppingAndServesThePassedSocket() throws {
         let binary = try #require(Self.binary, "kubemeter binary not built beside the tests")
-        let tool = try #require(Self.fakeNodeTool(), "shared/tools/fake-node not found")
+        let tool = try #require(TestShell.fakeNodeTool(), "shared/tools/fake-node not found")
         let run = try ServiceManagerFake()
         defer { run.cleanUp() }
         let tree = run.directory + "/tree"
