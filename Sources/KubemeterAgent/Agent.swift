@@ -147,9 +147,10 @@ public final class Agent: Sendable {
                 "path": "\(paths.cgroupPath ?? "")", "chosen": "\(paths.cgroupTree)",
             ])
         }
+        let outcome = published.outcome
         logger.info("first collection", metadata: [
-            "pods": "\(snapshot.pods.count)",
-            "containers": "\(snapshot.pods.reduce(0) { $0 + $1.containers.count })",
+            "pods": "\(outcome.pods)",
+            "containers": "\(outcome.containers)",
             "node_cpu_source": "\(snapshot.node.cpuSource?.rawValue ?? "none")",
             "node_memory_source": "\(snapshot.node.memorySource?.rawValue ?? "none")",
             "duration_ms": "\(Double(published.durationNanoseconds) / 1e6)",

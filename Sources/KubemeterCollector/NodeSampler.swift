@@ -65,20 +65,20 @@ struct NodeSampler {
             usage.swapUsageBytes = total > free ? total - free : 0
         }
 
-        guard scope == .full else {
-            let succeeded = usage.cpuUsageSeconds != nil || usage.memoryWorkingSetBytes != nil
-            return Result(usage: usage, unreadableFiles: unreadable, succeeded: succeeded)
+        if scope == .full {
+            // For /metrics/cadvisor's node_* families. `<proc>/net/dev` is `self/net/dev`: the
+            // agent's own namespace, the host's only with hostNetwork; `<proc>/1/net/dev` is
+            // init's, the host's.
+            usage.procStat = procStat
+            usage.meminfo = meminfo
+            usage.netDev = value(2, of: proc, NetDev.parse) ?? value(3, of: proc, NetDev.parse)
+            // The root cgroup's pressure files are the system-wide PSI (the same numbers as
+            // /proc/pressure/*, kernel/sched/psi.c); /proc/pressure where no cgroup v2 tree is
+            // read.
+            usage.cpuPressure = value(2, of: root, Pressure.parse) ?? value(4, of: proc, Pressure.parse)
+            usage.memoryPressure = value(3, of: root, Pressure.parse) ?? value(5, of: proc, Pressure.parse)
+            usage.ioPressure = value(4, of: root, Pressure.parse) ?? value(6, of: proc, Pressure.parse)
         }
-        // For /metrics/cadvisor's node_* families. `<proc>/net/dev` is `self/net/dev`: the agent's
-        // own namespace, the host's only with hostNetwork; `<proc>/1/net/dev` is init's, the host's.
-        usage.procStat = procStat
-        usage.meminfo = meminfo
-        usage.netDev = value(2, of: proc, NetDev.parse) ?? value(3, of: proc, NetDev.parse)
-        // The root cgroup's pressure files are the system-wide PSI (the same numbers as
-        // /proc/pressure/*, kernel/sched/psi.c); /proc/pressure where no cgroup v2 tree is read.
-        usage.cpuPressure = value(2, of: root, Pressure.parse) ?? value(4, of: proc, Pressure.parse)
-        usage.memoryPressure = value(3, of: root, Pressure.parse) ?? value(5, of: proc, Pressure.parse)
-        usage.ioPressure = value(4, of: root, Pressure.parse) ?? value(6, of: proc, Pressure.parse)
         let succeeded = usage.cpuUsageSeconds != nil || usage.memoryWorkingSetBytes != nil
         return Result(usage: usage, unreadableFiles: unreadable, succeeded: succeeded)
     }
