@@ -51,9 +51,7 @@ public final class Agent: Sendable {
     public init(configuration: AgentConfiguration, logger: Logger) throws(HTTPServerError) {
         self.configuration = configuration
         self.logger = logger
-        // One malloc arena: the handler threads take turns (single flight), and an arena per
-        // thread only holds freed pages (measured: 19.5 MiB RSS with the default, 14.6 with one).
-        _ = mallopt(M_ARENA_MAX, 1)
+        MemoryFootprint.configureAllocator()
         let flight = SingleFlightCollector(collector: Collector(
             paths: configuration.paths, kubepodsPath: configuration.kubepodsPath,
             maximumOpenFiles: Collector.raiseOpenFileLimit(wanted: Collector.defaultMaximumOpenFiles), logger: logger))
@@ -65,9 +63,9 @@ public final class Agent: Sendable {
         self.flight = flight
         self.router = router
         let server = if let fd = configuration.listeningSocket {
-            try HTTPServer(listeningSocket: fd, configuration: configuration.http) { request in router.respond(to: request) }
+            try HTTPServer(listeningSocket: fd, configuration: configuration.http) { request in router.respondReturningHeap(to: request) }
         } else {
-            try HTTPServer(configuration: configuration.http) { request in router.respond(to: request) }
+            try HTTPServer(configuration: configuration.http) { request in router.respondReturningHeap(to: request) }
         }
         self.server = server
         serverBox.set(server)
@@ -99,6 +97,7 @@ public final class Agent: Sendable {
             "address": "\(boundAddress)",
             "socket": configuration.listeningSocket == nil ? "bound" : "passed by systemd",
         ])
+        MemoryFootprint.releaseStartupCode()
         server.run()
         heartbeat.stop()
     }

@@ -22,6 +22,14 @@ struct Router: Sendable {
         /readyz            200 once a collection has succeeded
         """
 
+    /// `respond(to:)`, then the freed heap back to the kernel: by then the collection and every
+    /// transient of the scrape but the response body (mmapped when large) are freed.
+    func respondReturningHeap(to request: HTTPRequest) -> HTTPResponse {
+        let response = respond(to: request)
+        MemoryFootprint.afterScrape()
+        return response
+    }
+
     func respond(to request: HTTPRequest) -> HTTPResponse {
         switch request.path {
         case "/metrics/resource":
@@ -60,6 +68,7 @@ struct Router: Sendable {
         _ published: SingleFlightCollector.Published, _ key: String, for request: HTTPRequest,
         _ render: (NodeSnapshot) -> [UInt8]
     ) -> HTTPResponse {
+        defer { published.doneRendering() }
         let plain = published.rendering(key, render)
         guard Gzip.isAccepted(by: request.headers["Accept-Encoding"]) else { return metrics(plain) }
         let compressed = published.rendering(key + ".gz") { _ in Gzip.compress(plain) ?? [] }

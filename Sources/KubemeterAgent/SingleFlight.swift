@@ -17,9 +17,13 @@ public final class SingleFlightCollector: @unchecked Sendable {
     /// The widest scope asked for by a scrape waiting for the running collection to end: the
     /// next collection reads that much.
     private var pendingScope: CollectionScope?
-    /// The last finished collection, until the next one starts: dropped then, so that a collection
-    /// is built in the memory the previous one and its renderings held (at 1,000 pods, megabytes).
+    /// The last finished collection, while scrapes that waited for it have yet to take it: dropped
+    /// when the last of them has (or the next collection starts), so that between scrapes the agent
+    /// holds no snapshot and no rendering (at 1,000 pods, megabytes) that no scrape can use: one
+    /// arriving later needs a collection started after it arrived.
     private var latest: Published?
+    /// Scrapes waiting for the running collection to end; the published one is kept for them.
+    private var waiting = 0
     /// What readiness and the heartbeat need of the last finished collection; kept meanwhile.
     private var lastOutcome: Outcome?
     /// The last two `.full` collections: `GET /top` computes rates between them.
@@ -58,6 +62,31 @@ public final class SingleFlightCollector: @unchecked Sendable {
         }
         private let lock = ConditionLock()
         private var renderings: [String: [UInt8]] = [:]
+        /// Scrapes handed this collection that have not yet said they are done with it.
+        private var users = 0
+
+        func handedOut() {
+            lock.lock()
+            users += 1
+            lock.unlock()
+        }
+
+        /// Says a scrape is done with this collection's renderings. They serve only scrapes that
+        /// share the collection: when the last is done they are dropped, so a collection kept
+        /// for /top's rates does not also keep its rendering (at 1,000 pods, megabytes) until
+        /// the next one.
+        public func doneRendering() {
+            lock.lock()
+            users -= 1
+            if users <= 0 { renderings = [:] }
+            lock.unlock()
+        }
+
+        func dropRenderings() {
+            lock.lock()
+            renderings = [:]
+            lock.unlock()
+        }
 
         init(generation: UInt64, startedNanoseconds: UInt64, durationNanoseconds: UInt64, snapshot: NodeSnapshot) {
             self.generation = generation
@@ -107,6 +136,8 @@ public final class SingleFlightCollector: @unchecked Sendable {
         lock.lock()
         while true {
             if let latest, latest.startedNanoseconds >= arrivalNanoseconds, latest.scope >= scope {
+                latest.handedOut()
+                if waiting == 0 { forgetLatest() }
                 lock.unlock()
                 return latest
             }
@@ -118,7 +149,8 @@ public final class SingleFlightCollector: @unchecked Sendable {
                 pendingScope = nil
                 // Scrapes that arrive from now on cannot use it (it started before them); those
                 // rendering it hold their own reference.
-                latest = nil
+                forgetLatest()
+                latestFull?.dropRenderings()
                 lock.unlock()
                 let started = monotonicNanoseconds()
                 var snapshot = collect(wanted)
@@ -126,6 +158,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
                 let published = Published(
                     generation: number, startedNanoseconds: started,
                     durationNanoseconds: monotonicNanoseconds() - started, snapshot: snapshot)
+                published.handedOut()
                 let figures = collectorFigures?()
                 lock.lock()
                 accumulated.record(snapshot, seconds: Double(published.durationNanoseconds) / 1e9)
@@ -135,7 +168,8 @@ public final class SingleFlightCollector: @unchecked Sendable {
                     accumulated.listingsReused = UInt64(figures.listingsReused)
                     accumulated.listingsRead = UInt64(figures.listingsRead)
                 }
-                latest = published
+                // Kept only for the scrapes waiting now (each takes it in the loop above).
+                latest = waiting > 0 ? published : nil
                 lastOutcome = published.outcome
                 if wanted == .full {
                     previousFull = latestFull
@@ -147,8 +181,16 @@ public final class SingleFlightCollector: @unchecked Sendable {
                 return published
             }
             pendingScope = max(scope, pendingScope ?? scope)
+            waiting += 1
             lock.wait()
+            waiting -= 1
         }
+    }
+
+    /// Lets go of the latest collection (under `lock`): scrapes still rendering it hold their own
+    /// reference.
+    private func forgetLatest() {
+        latest = nil
     }
 
     /// The `.full` collection published just before the `.full` collection `published`, while it
@@ -160,11 +202,18 @@ public final class SingleFlightCollector: @unchecked Sendable {
         return previousFull
     }
 
-    /// The last finished collection, if any and no other has started since, without starting one.
+    /// The last finished collection while scrapes that waited for it have yet to take it.
     public var lastCollection: Published? {
         lock.lock()
         defer { lock.unlock() }
         return latest
+    }
+
+    /// The last `.full` collection, kept (without its renderings) for `GET /top`'s rates.
+    public var lastFullCollection: Published? {
+        lock.lock()
+        defer { lock.unlock() }
+        return latestFull
     }
 
     /// How the last finished collection went, if any, also while the next one runs.

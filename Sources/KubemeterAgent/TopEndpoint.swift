@@ -42,7 +42,9 @@ struct TopEndpoint: Sendable {
             }
         }
 
+        // /top renders nothing of a collection's own: each one handed out is done with at once.
         var current = flight.collection(notStartedBefore: request.arrivalNanoseconds)
+        current.doneRendering()
         var previous = flight.collection(before: current)
         let held = previous.flatMap { TopRates.seconds(from: $0.snapshot, to: current.snapshot) }
         if let held, held >= Self.shortestInterval, held <= Self.longestInterval {
@@ -51,6 +53,7 @@ struct TopEndpoint: Sendable {
             previous = current
             usleep(Self.sampleMicroseconds)
             current = flight.collection(notStartedBefore: monotonicNanoseconds())
+            current.doneRendering()
             let reason = held == nil ? "no previous collection" : "previous collection too close or too old"
             table.note = "(a sample taken for this request: \(reason))"
         }
@@ -60,6 +63,7 @@ struct TopEndpoint: Sendable {
 
     func pods(_ request: HTTPRequest) -> HTTPResponse {
         let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
+        defer { published.doneRendering() }
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: "application/json")
         return HTTPResponse(status: 200, headers: headers, body: published.rendering("pods") { PodsJSONRenderer().render($0) })

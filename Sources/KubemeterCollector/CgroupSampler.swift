@@ -44,7 +44,7 @@ struct CgroupSampler {
         sample.cpu = value(0, CPUStat.parse)
         guard !vanished else { return .vanished }
         sample.memoryCurrent = value(1) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.current").value }
-        sample.memoryStat = value(2, MemoryStat.parse)
+        sample.memoryStat = value(2, scope == .full ? MemoryStat.parse : MemoryStat.parseWorkingSet)
         sample.swapCurrent = value(3) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.swap.current").value }
         if sample.swapCurrent != nil {
             sample.swapMax = value(4) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: "memory.swap.max") }

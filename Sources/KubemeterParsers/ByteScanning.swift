@@ -298,12 +298,17 @@ enum FlatKeyedFile {
     /// A line is skipped and counted when it has a single field, or carries a known key whose value
     /// is not exactly one valid number, or repeats a known key (which also voids the key's value).
     /// Lines with unknown keys are ignored: new kernels add keys anywhere.
+    ///
+    /// With `stoppingWhenAllSeen`, the scan ends at the line that gives the last key of `table` a
+    /// value: for a caller that needs a few keys near the top of a long file (a repeat of one of
+    /// them further down then goes unnoticed; the kernel writes each key once).
     static func scan(
-        _ bytes: UnsafeRawBufferPointer, file: String, keys table: KeyTable
+        _ bytes: UnsafeRawBufferPointer, file: String, keys table: KeyTable, stoppingWhenAllSeen: Bool = false
     ) throws(ParseError) -> (slots: [Slot], malformedLines: Int) {
         if bytes.isBlankFile { throw ParseError(file: file, reason: .empty) }
         var slots = [Slot](repeating: .unseen, count: table.count)
         var malformed = 0
+        var unseen = table.count
         var lines = LineReader(bytes)
         while let line = lines.next() {
             var fields = FieldReader(bytes, line)
@@ -314,8 +319,13 @@ enum FlatKeyedFile {
             }
             guard let index = table.index(of: key, in: bytes) else { continue }
             let single = fields.next() == nil
+            let firstTime = slots[index] == .unseen
             if !slots[index].record(single ? DecimalText.uint64(bytes, value) : nil) {
                 malformed += 1
+            }
+            if firstTime {
+                unseen -= 1
+                if stoppingWhenAllSeen && unseen == 0 { break }
             }
         }
         return (slots, malformed)

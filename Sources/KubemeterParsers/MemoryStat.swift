@@ -77,6 +77,16 @@ public struct MemoryStat: KernelFile, Equatable, Sendable {
         "slab", "pgfault", "pgmajfault", "workingset_refault_anon", "workingset_refault_file",
     ])
 
+    private static let workingSetKeys = KeyTable(["anon", "file", "inactive_file"])
+
+    /// Only what the working set needs (`anon`, `file`, `inactive_file`; every other field nil),
+    /// reading no further than the line of the last of them: on 6.x kernels line 23 of about 50.
+    /// For /metrics/resource, which reads `memory.stat` of every cgroup for this alone.
+    public static func parseWorkingSet(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryStat {
+        let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: workingSetKeys, stoppingWhenAllSeen: true)
+        return MemoryStat(anon: s[0].number, file: s[1].number, inactiveFile: s[2].number, malformedLines: malformed)
+    }
+
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryStat {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
         return MemoryStat(

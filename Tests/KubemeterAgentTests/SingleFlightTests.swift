@@ -69,7 +69,33 @@ private func now() -> UInt64 {
         _ = published.rendering("x") { _ in calls.add(1, ordering: .relaxed); return [1, 2] }
     }
     #expect(calls.load(ordering: .relaxed) == 1)
-    #expect(flight.lastCollection?.generation == published.generation)
+}
+
+/// Between scrapes nothing is held that no scrape can use: a collection no scrape waited for is
+/// let go once handed out, and a `.full` one kept for /top loses its renderings when the next starts.
+@Test func betweenScrapesNoSnapshotOrRenderingIsHeld() {
+    let flight = SingleFlightCollector { _ in NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: [], scrapeFailed: false) }
+    weak var resourceOnly: SingleFlightCollector.Published?
+    do {
+        let published = flight.collection(notStartedBefore: now(), scope: .resource)
+        resourceOnly = published
+        _ = published.rendering("x") { _ in [1] }
+        #expect(flight.lastCollection == nil, "no scrape waited for it")
+    }
+    #expect(resourceOnly == nil, "freed with its rendering once the scrape is done with it")
+
+    let full = flight.collection(notStartedBefore: now(), scope: .full)
+    let calls = Atomic<Int>(0)
+    _ = full.rendering("x") { _ in calls.add(1, ordering: .relaxed); return [1] }
+    _ = full.rendering("x") { _ in calls.add(1, ordering: .relaxed); return [1] }
+    #expect(calls.load(ordering: .relaxed) == 1, "made once while its scrape uses it")
+    full.doneRendering()
+    #expect(flight.lastFullCollection === full, "kept for /top")
+    _ = full.rendering("x") { _ in calls.add(1, ordering: .relaxed); return [1] }
+    #expect(calls.load(ordering: .relaxed) == 2, "its rendering was dropped when the last scrape using it was done")
+    _ = flight.collection(notStartedBefore: now(), scope: .resource)
+    _ = full.rendering("x") { _ in calls.add(1, ordering: .relaxed); return [1] }
+    #expect(calls.load(ordering: .relaxed) == 3, "and again when the next collection started")
 }
 
 /// A /metrics/cadvisor scrape that arrives while a /metrics/resource collection runs gets a
@@ -112,17 +138,15 @@ private func now() -> UInt64 {
     #expect(all.allSatisfy { $0.got.scope == .full && $0.got.generation == 2 })
 }
 
-/// A `.full` collection serves a `.resource` scrape that arrived before it started; a `.resource`
-/// one never serves a `.full` scrape.
-@Test func aWiderCollectionServesANarrowerScrapeNeverTheReverse() {
+/// A `.resource` collection never serves a `.full` scrape (that a `.full` one serves `.resource`
+/// scrapes waiting with it: `theNextCollectionReadsTheWidestScopeWaitingForIt`).
+@Test func aNarrowerCollectionNeverServesAWiderScrape() {
     let scopes = AnnotatedMutex<[CollectionScope]>([])
     let flight = SingleFlightCollector { scope in
         scopes.withLock { $0.append(scope) }
         return NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: [])
     }
-    let arrival = now()
-    let full = flight.collection(notStartedBefore: arrival, scope: .full)
-    #expect(flight.collection(notStartedBefore: arrival, scope: .resource).generation == full.generation)
+    let full = flight.collection(notStartedBefore: now(), scope: .full)
     let later = now()
     let resource = flight.collection(notStartedBefore: later, scope: .resource)
     #expect(resource.generation == full.generation + 1 && resource.scope == .resource)
@@ -146,7 +170,7 @@ private func now() -> UInt64 {
         return NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: [pod], scrapeFailed: false)
     }
     let first = flight.collection(notStartedBefore: now())
-    #expect(flight.lastCollection?.generation == first.generation)
+    #expect(flight.lastFullCollection?.generation == first.generation)
     let done = DispatchGroup()
     done.enter()
     DispatchQueue(label: "second").async {
@@ -155,6 +179,7 @@ private func now() -> UInt64 {
     }
     while calls.load(ordering: .sequentiallyConsistent) < 2 { usleep(1_000) }
     #expect(flight.lastCollection == nil, "the previous collection is not held while the next runs")
+    #expect(flight.lastFullCollection?.generation == first.generation, "but a .full one is, for /top")
     let outcome = flight.lastFinished
     #expect(outcome?.generation == first.generation && outcome?.scrapeFailed == false)
     #expect(outcome?.pods == 1 && outcome?.containers == 1)

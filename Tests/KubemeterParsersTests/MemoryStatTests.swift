@@ -55,6 +55,31 @@ import Testing
         #expect(stat == MemoryStat(shmem: 5, activeFile: 7, malformedLines: 4))
     }
 
+    @Test func workingSetParseTakesItsThreeKeysAndNothingElse() throws {
+        let bytes = try Fixture.bytes("cgroupv2_memory.stat.txt")
+        let full = try MemoryStat.parse(bytes)
+        let narrow = try workingSet(bytes)
+        #expect(narrow == MemoryStat(anon: full.anon, file: full.file, inactiveFile: full.inactiveFile))
+        #expect(narrow.inactiveFile == 99_115_008)
+    }
+
+    @Test func workingSetParseStopsAtItsLastKey() throws {
+        // Lines after inactive_file are not read: a malformed one there is not counted, one
+        // before it is, and a repeat of a key before it still voids that key.
+        let stat = try workingSet(lines(
+            "anon 1", "anon 2", "garbage", "file 3", "inactive_file 4", "file 5", "nonsense"))
+        #expect(stat == MemoryStat(file: 3, inactiveFile: 4, malformedLines: 2))
+        // Without inactive_file the whole file is read, and the working set subtracts nothing.
+        let old = try workingSet(lines("anon 7", "file 8", "pgfault 9"))
+        #expect(old == MemoryStat(anon: 7, file: 8))
+    }
+
+    private func workingSet(_ text: String) throws -> MemoryStat { try workingSet(Array(text.utf8)) }
+
+    private func workingSet(_ bytes: [UInt8]) throws -> MemoryStat {
+        try bytes.withUnsafeBytes { (raw) throws(ParseError) in try MemoryStat.parseWorkingSet(raw) }
+    }
+
     @Test func emptyThrows() {
         #expect(parseError(MemoryStat.self, "\n") == ParseError(file: "memory.stat", reason: .empty))
     }

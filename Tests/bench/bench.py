@@ -210,17 +210,21 @@ def main():
     ap.add_argument("--scrapes", type=int, default=300)
     ap.add_argument("--soak-scrapes", type=int, default=10_000)
     ap.add_argument("--idle-seconds", type=int, default=60)
+    ap.add_argument("--sizes", type=int, nargs="+", default=[110, 250, 1000],
+                    help="fake-node pod counts (the goals need 110 and 1000)")
+    ap.add_argument("--trees-only", action="store_true",
+                    help="only the per-tree table: no real tree, node_exporter, long run or idle (for iterating)")
     a = ap.parse_args()
     workdir = tempfile.mkdtemp(prefix="kubemeter-bench-")
     results = []
     started = time.time()
     try:
-        for pods in (110, 250, 1000):
+        for pods in a.sizes:
             tree = os.path.join(workdir, f"node{pods}")
             subprocess.run([sys.executable, FAKE_NODE, tree, "--pods", str(pods), "--containers", "3", "--seed", str(pods)],
                            check=True, stdout=subprocess.DEVNULL)
             results.append(run_tree(a.kubemeter, a.floor, ["--host-root", tree], f"fake-node {pods} pods", a.scrapes, workdir, pods))
-        real = make_real_tree(110, 3)
+        real = None if a.trees_only else make_real_tree(110, 3)
         if real:
             base, made, logs = real
             try:
@@ -236,6 +240,8 @@ def main():
             print(f"{r['label']:28} {r['files']:6d} {r['orc_ms']:8.3f} {r['pread_ms']:9.3f} {r['median_ms']:10.3f} "
                   f"{r['p99_ms']:7.3f} {r['median_ms'] / r['pread_ms']:7.2f} {r['median_ms'] / r['orc_ms']:6.2f} "
                   f"{r['cpu_ms']:7.3f} {r['VmRSS'] / 1024:8.1f} {r['VmHWM'] / 1024:8.1f}")
+        if a.trees_only:
+            return
 
         # node_exporter on this host, and kubemeter's long run and idle cost on the 110-pod tree.
         exporter = None
