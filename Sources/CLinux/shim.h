@@ -1,9 +1,6 @@
 #ifndef KUBEMETER_CLINUX_SHIM_H
 #define KUBEMETER_CLINUX_SHIM_H
 // Linux headers the Swift Glibc module does not bring in.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 // struct dl_phdr_info
-#endif
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <malloc.h>
@@ -12,31 +9,31 @@
 // and as the directory of openat. Glibc hides it behind _GNU_SOURCE.
 static const int CLINUX_O_PATH = 010000000;
 
-#include <link.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/mman.h>
-#include <unistd.h>
 
-static int clinux_release_text_of_first_object(struct dl_phdr_info *info, size_t size, void *data) {
-    (void)size;
-    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
-    long *released = data;
-    for (int i = 0; i < info->dlpi_phnum; i++) {
-        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
-        if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X)) continue;
-        uintptr_t start = (info->dlpi_addr + segment->p_vaddr) & ~(page - 1);
-        uintptr_t end = (info->dlpi_addr + segment->p_vaddr + segment->p_memsz + page - 1) & ~(page - 1);
-        if (madvise((void *)start, end - start, MADV_DONTNEED) == 0) *released += (long)(end - start);
-    }
-    return 1; // the first object dl_iterate_phdr reports is the program itself: stop there
-}
-
-// Drops the program's own code pages from its page tables (MADV_DONTNEED on its executable
-// segment: clean file pages, so nothing is lost). Code that runs again faults back in from the
-// page cache; code that ran only at startup does not. Returns the bytes of the range released.
+// Drops the program's own code pages from its page tables: MADV_DONTNEED on the executable
+// mapping that holds this very function (clean file pages, so nothing is lost). Code that runs
+// again faults back in from the page cache; code that ran only at startup does not. Found in
+// /proc/self/maps rather than with dl_iterate_phdr, whose struct needs _GNU_SOURCE, which this
+// module cannot define without clashing with the Glibc module's own view of the headers.
+// Returns the bytes released, 0 when /proc is not there.
 static inline long clinux_release_program_text(void) {
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (!maps) return 0;
+    uintptr_t self = (uintptr_t)&clinux_release_program_text;
     long released = 0;
-    dl_iterate_phdr(clinux_release_text_of_first_object, &released);
+    char line[512];
+    while (fgets(line, sizeof line, maps)) {
+        unsigned long low, high;
+        char perms[5];
+        if (sscanf(line, "%lx-%lx %4s", &low, &high, perms) != 3) continue;
+        if (perms[2] != 'x' || self < low || self >= high) continue;
+        if (madvise((void *)low, high - low, MADV_DONTNEED) == 0) released = (long)(high - low);
+        break;
+    }
+    fclose(maps);
     return released;
 }
 #endif
