@@ -137,7 +137,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
         while true {
             if let latest, latest.startedNanoseconds >= arrivalNanoseconds, latest.scope >= scope {
                 latest.handedOut()
-                if waiting == 0 { forgetLatest() }
+                if waiting == 0 { self.latest = nil }
                 lock.unlock()
                 return latest
             }
@@ -149,7 +149,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
                 pendingScope = nil
                 // Scrapes that arrive from now on cannot use it (it started before them); those
                 // rendering it hold their own reference.
-                forgetLatest()
+                latest = nil
                 latestFull?.dropRenderings()
                 lock.unlock()
                 let started = monotonicNanoseconds()
@@ -185,12 +185,6 @@ public final class SingleFlightCollector: @unchecked Sendable {
             lock.wait()
             waiting -= 1
         }
-    }
-
-    /// Lets go of the latest collection (under `lock`): scrapes still rendering it hold their own
-    /// reference.
-    private func forgetLatest() {
-        latest = nil
     }
 
     /// The `.full` collection published just before the `.full` collection `published`, while it

@@ -44,7 +44,7 @@ struct CgroupSampler {
         sample.cpu = value(0, CPUStat.parse)
         guard !vanished else { return .vanished }
         sample.memoryCurrent = value(1) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.current").value }
-        sample.memoryStat = value(2, scope == .full ? MemoryStat.parse : MemoryStat.parseWorkingSet)
+        sample.memoryStat = value(2, MemoryStat.parser(for: scope))
         sample.swapCurrent = value(3) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.swap.current").value }
         if sample.swapCurrent != nil {
             sample.swapMax = value(4) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: "memory.swap.max") }
@@ -70,6 +70,15 @@ struct CgroupSampler {
             return .vanished
         }
         return .sampled(sample, unreadableFiles: unreadable)
+    }
+}
+
+extension MemoryStat {
+    /// The parse a collection of `scope` needs, for cgroups and the root alike: all of
+    /// `memory.stat` for a full one, the working set's keys for the kubelet's endpoint.
+    static func parser(for scope: CollectionScope) -> (UnsafeRawBufferPointer) throws(ParseError) -> MemoryStat {
+        if scope == .full { return MemoryStat.parse }
+        return MemoryStat.parseWorkingSet
     }
 }
 

@@ -53,7 +53,7 @@ struct NodeSampler {
         }
 
         let meminfo = value(1, of: proc, Meminfo.parse)
-        let rootMemory = value(1, of: root, scope == .full ? MemoryStat.parse : MemoryStat.parseWorkingSet)
+        let rootMemory = value(1, of: root, MemoryStat.parser(for: scope))
         if let rootMemory, let bytes = NodeFormulas.workingSet(rootMemoryStat: rootMemory) {
             usage.memoryWorkingSetBytes = bytes
             usage.memorySource = .rootCgroupMemoryStat
