@@ -17,6 +17,7 @@ import shlex
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -44,12 +45,25 @@ NODE_GAUGE_TOL = (32 * MiB, 0.02)       # the node moves more: the agent itself 
 failures = []
 report_lines = []
 
+# The watchdog's view of the run: when it last moved on, and to what. A step that makes no
+# progress for STALL_SECONDS gets one dump of the guest's processes and the kernel's blocked
+# tasks on the console, so a hang says where it is (the host kills a guest whose console is
+# silent for longer still, and boots it again once).
+STALL_SECONDS = 60
+progress = {"at": time.monotonic(), "step": "start", "reported": False}
+
+
+def moved_on(step):
+    progress.update(at=time.monotonic(), step=step, reported=False)
+
 
 def log(msg):
+    moved_on(msg)
     print(f"e2e-node: {msg}", flush=True)
 
 
 def record(group, ok, what):
+    moved_on(group)
     line = f"{'PASS' if ok else 'FAIL'} {group}: {what}"
     report_lines.append(line)
     print(f"E2E| {line}", flush=True)
@@ -68,10 +82,53 @@ def skip(group, why):
 
 
 def sh(*args, check=True, timeout=120):
-    p = subprocess.run(list(args), capture_output=True, text=True, timeout=timeout)
+    command = shlex.join(args)
+    moved_on(command)
+    child = subprocess.Popen(list(args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        dump_processes(f"{command} still running after {timeout} s")
+        child.kill()
+        try:
+            child.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass  # stuck in the kernel past SIGKILL: left behind, the run goes on to report it
+        raise RuntimeError(f"{command} timed out after {timeout} s")
+    p = subprocess.CompletedProcess(list(args), child.returncode, out, err)
     if check and p.returncode != 0:
-        raise RuntimeError(f"{shlex.join(args)} -> {p.returncode}: {p.stderr.strip() or p.stdout.strip()}")
+        raise RuntimeError(f"{command} -> {p.returncode}: {p.stderr.strip() or p.stdout.strip()}")
     return p
+
+
+def dump_processes(why):
+    """Every process's state and wait channel, then the kernel's blocked tasks (sysrq w), on the console."""
+    print(f"e2e-node: WATCHDOG: {why}; processes (pid ppid state wchan command):", flush=True)
+    for pid in sorted((d for d in os.listdir("/proc") if d.isdigit()), key=int):
+        try:
+            stat = read(f"/proc/{pid}/stat")
+            wchan = read(f"/proc/{pid}/wchan") or "-"
+        except OSError:
+            continue
+        comm = stat[stat.index("(") + 1:stat.rindex(")")]
+        state, ppid = stat[stat.rindex(")") + 2:].split()[:2]
+        if (pid == "2" or ppid == "2") and state != "D":  # kernel threads, unless blocked
+            continue
+        print(f"e2e-node: WATCHDOG:   {pid} {ppid} {state} {wchan} {comm}", flush=True)
+    try:
+        with open("/proc/sysrq-trigger", "w") as f:
+            f.write("w")
+    except OSError as e:
+        print(f"e2e-node: WATCHDOG: sysrq w: {e}", flush=True)
+
+
+def watchdog():
+    while True:
+        time.sleep(5)
+        idle = time.monotonic() - progress["at"]
+        if idle > STALL_SECONDS and not progress["reported"]:
+            progress["reported"] = True
+            dump_processes(f"no progress for {idle:.0f} s in: {progress['step'][:160]}")
 
 
 def read(path):
@@ -751,6 +808,7 @@ def run_service(layout, pods):
 
 
 def main():
+    threading.Thread(target=watchdog, daemon=True).start()
     os.makedirs(OUT, exist_ok=True)
     open(os.path.join(OUT, "report.txt"), "w").close()
     os.makedirs("/var/log/containers", exist_ok=True)
