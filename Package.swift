@@ -28,7 +28,7 @@ let package = Package(
         // Pure parsers, one per kernel file: bytes in, typed values out. No I/O, no Foundation.
         .target(name: "KubemeterParsers"),
         // Pod discovery: cgroup directory names and CRI log paths -> (namespace, pod, uid, container, id).
-        .target(name: "KubemeterDiscovery"),
+        .target(name: "KubemeterDiscovery", dependencies: ["CLinux"]),
         // The snapshot model every renderer reads, and the kubelet's formulas over it.
         .target(name: "KubemeterSnapshot", dependencies: ["KubemeterParsers"]),
         // Reads the host (host roots, file reads) and builds one snapshot per collection.

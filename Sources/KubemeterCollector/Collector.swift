@@ -9,12 +9,12 @@ import Logging
 /// Builds one `NodeSnapshot` per call to `collect()`, reading every file at that moment.
 ///
 /// Between collections it keeps file descriptors open (`KeptOpenFiles`) and directory listings
-/// (`ListingCache`), so a steady node costs one `pread` per file and one `stat` per directory.
+/// (`ListingCache`), so a steady node costs one `pread` per file and one `fstat` per directory.
 /// Not thread-safe: the agent runs one collection at a time (single flight) and shares its result.
 public final class Collector {
     public let paths: HostPaths
     private let files: KeptOpenFiles
-    private let listings = ListingCache()
+    private let listings: ListingCache
     private let discovery: PodDiscovery?
     private let startTimes = StartTimes()
     private let networks: PodNetworkSampler
@@ -22,8 +22,9 @@ public final class Collector {
     private let cgroupChecksIdentity: Bool
     private let logger: Logger
 
-    /// - Parameter maximumOpenFiles: fds kept open between collections at most; past it files are
-    ///   opened and closed at each read.
+    /// - Parameter maximumOpenFiles: fds kept open between collections at most: a sixteenth for
+    ///   listed directories, the rest for files; past it files are opened and closed at each read
+    ///   and directories checked by path.
     /// - Parameter afterListing: a test seam, handed to `PodDiscovery`; nil in production.
     public init(
         paths: HostPaths, kubepodsPath: String? = nil, maximumOpenFiles: Int = Collector.defaultMaximumOpenFiles,
@@ -31,7 +32,8 @@ public final class Collector {
     ) {
         self.paths = paths
         self.logger = logger
-        files = KeptOpenFiles(maximumOpenFiles: maximumOpenFiles)
+        listings = ListingCache(maximumOpenDirectories: maximumOpenFiles / 16)
+        files = KeptOpenFiles(maximumOpenFiles: maximumOpenFiles - maximumOpenFiles / 16)
         procChecksIdentity = !KeptOpenFiles.isKernelFileSystem(paths.procPath)
         cgroupChecksIdentity = paths.cgroupPath.map { !KeptOpenFiles.isKernelFileSystem($0) } ?? true
         networks = PodNetworkSampler(
@@ -61,7 +63,9 @@ public final class Collector {
     public static let defaultMaximumOpenFiles = 80_000
 
     /// Kept fds now, and reads that found the bound reached.
-    public var openFileStatistics: (open: Int, uncachedReads: Int) { (files.openFiles, files.uncachedReads) }
+    public var openFileStatistics: (open: Int, uncachedReads: Int) {
+        (files.openFiles + listings.openDirectories, files.uncachedReads)
+    }
 
     /// Reads the node, discovers pods and reads every pod and container cgroup: the files `scope`
     /// needs, no more.

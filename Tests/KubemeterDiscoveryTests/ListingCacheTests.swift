@@ -1,0 +1,182 @@
+import Glibc
+import Testing
+@testable import KubemeterDiscovery
+
+// ListingCache: a listing is reused only while its directory is unchanged, whether the directory
+// is checked through a kept O_PATH fd (it has subdirectories) or by path (a leaf, or past the
+// bound); fds follow the listings that use them.
+
+/// Sets `path`'s mtime 60 s back, past the racy window, so that its listing is trusted.
+private func age(_ path: String) {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    let past = timespec(tv_sec: now.tv_sec - 60, tv_nsec: 0)
+    let times = [past, past]
+    #expect(utimensat(AT_FDCWD, path, times, 0) == 0, "utimensat \(path): errno \(errno)")
+}
+
+private func names(_ listing: FileSystem.Subdirectories) -> [String] {
+    listing.names.sorted()
+}
+
+@Test func aDirectoryWithSubdirectoriesIsHeldOpenAndReusedUntilItChanges() throws {
+    let tree = try TemporaryTree()
+    defer { tree.remove() }
+    let pod = tree.path + "/pod"
+    tree.makeDirectory("pod/c1")
+    age(pod)
+    let cache = ListingCache()
+
+    #expect(names(try cache.subdirectories(pod)) == ["c1"])
+    #expect(cache.openDirectories == 1)
+    #expect(names(try cache.subdirectories(pod)) == ["c1"])
+    #expect(cache.statistics.hits == 1 && cache.statistics.misses == 1)
+
+    tree.makeDirectory("pod/c2")
+    #expect(names(try cache.subdirectories(pod)) == ["c1", "c2"])
+    #expect(cache.statistics.misses == 2)
+    #expect(cache.openDirectories == 1, "the new listing's fd replaces the old one's")
+}
+
+@Test func aDirectoryRemovedAndMadeAnewUnderItsNameIsListedAnew() throws {
+    let tree = try TemporaryTree()
+    defer { tree.remove() }
+    let pod = tree.path + "/pod"
+    tree.makeDirectory("pod/c1")
+    age(pod)
+    let cache = ListingCache()
+    #expect(names(try cache.subdirectories(pod)) == ["c1"])
+    #expect(cache.openDirectories == 1)
+
+    // Same name, same shape (one subdirectory), same mtime: only the kept fd's link count (0 once
+    // its directory is removed) tells the old directory from the new one.
+    #expect(rmdir(pod + "/c1") == 0 && rmdir(pod) == 0)
+    tree.makeDirectory("pod/c2")
+    age(pod)
+    #expect(names(try cache.subdirectories(pod)) == ["c2"])
+    #expect(cache.openDirectories == 1)
+}
+
+@Test func aLeafDirectoryIsCheckedByPath() throws {
+    let tree = try TemporaryTree()
+    defer { tree.remove() }
+    let pod = tree.path + "/pod"
+    tree.makeDirectory("pod")
+    age(pod)
+    let cache = ListingCache()
+    #expect(names(try cache.subdirectories(pod)) == [])
+    #expect(cache.openDirectories == 0)
+    #expect(names(try cache.subdirectories(pod)) == [])
+    #expect(cache.statistics.hits == 1)
+
+    #expect(rmdir(pod) == 0)
+    tree.makeDirectory("pod/c1")
+    age(pod)
+    #expect(names(try cache.subdirectories(pod)) == ["c1"])
+    #expect(cache.openDirectories == 1, "listed again with a subdirectory: now held open")
+}
+
+@Test func pastTheBoundDirectoriesAreCheckedByPathAndStillSeenToChange() throws {
+    let tree = try TemporaryTree()
+    defer { tree.remove() }
+    let a = tree.path + "/a", b = tree.path + "/b"
+    tree.makeDirectory("a/x")
+    tree.makeDirectory("b/y")
+    age(a)
+    age(b)
+    let cache = ListingCache(maximumOpenDirectories: 1)
+    #expect(names(try cache.subdirectories(a)) == ["x"])
+    #expect(names(try cache.subdirectories(b)) == ["y"])
+    #expect(cache.openDirectories == 1)
+
+    #expect(names(try cache.subdirectories(b)) == ["y"])
+    #expect(cache.statistics.hits == 1)
+    tree.makeDirectory("b/z")
+    #expect(names(try cache.subdirectories(b)) == ["y", "z"])
+    #expect(cache.openDirectories == 1)
+}
+
+@Test func previousDiscoveryHoldsUntilAHeldDirectoryChanges() throws {
+    let tree = try TemporaryTree()
+    defer { tree.remove() }
+    let root = tree.path + "/kubepods", pod = root + "/pod1"
+    tree.makeDirectory("kubepods/pod1/c1")
+    age(root)
+    age(pod)
+    let cache = ListingCache()
+    cache.beginDiscovery()
+    _ = try cache.subdirectories(root)
+    _ = try cache.subdirectories(pod)
+    #expect(cache.openDirectories == 2)
+    #expect(cache.previousDiscoveryStillHolds())
+
+    // A container goes: the pod's link count moves, seen through its fd.
+    #expect(rmdir(pod + "/c1") == 0)
+    #expect(!cache.previousDiscoveryStillHolds())
+}
+
+@Test func listingsNoLongerUsedCloseTheirDirectories() throws {
+    let tree = try TemporaryTree()
+    defer { tree.remove() }
+    let a = tree.path + "/a", b = tree.path + "/b"
+    tree.makeDirectory("a/x")
+    tree.makeDirectory("b/y")
+    let cache = ListingCache()
+    cache.beginDiscovery()
+    _ = try cache.subdirectories(a)
+    _ = try cache.subdirectories(b)
+    #expect(cache.openDirectories == 2)
+    cache.beginDiscovery()
+    _ = try cache.subdirectories(a)
+    cache.beginDiscovery()  // b was not used by the last discovery: dropped, its fd closed
+    #expect(cache.openDirectories == 1)
+    cache.invalidateAll()
+    #expect(cache.openDirectories == 0)
+}
+
+@Test func aDirectoryThatVanishedBeforeListingThrowsAndKeepsNoFd() throws {
+    let tree = try TemporaryTree()
+    defer { tree.remove() }
+    let cache = ListingCache()
+    #expect(throws: FileSystemError.vanished(path: tree.path + "/gone", errno: ENOENT)) {
+        _ = try cache.subdirectories(tree.path + "/gone")
+    }
+    #expect(cache.openDirectories == 0)
+}
+
+/// On cgroupfs (kernfs) a removed directory's fd still answers `fstat`, with a link count of 2
+/// (its subdirectories are gone by then): a cgroup made anew under the same name is seen because
+/// the listing saw more than 2, or, for one listed with none, because it is checked by path.
+/// Skipped where no writable cgroup v2 hierarchy is mounted.
+@Test func onCgroupfsACgroupMadeAnewUnderItsNameIsListedAnew() throws {
+    let base = "/sys/fs/cgroup/unified"
+    guard access(base + "/cgroup.controllers", F_OK) == 0, access(base, W_OK) == 0 else { return }
+    let top = base + "/kubemeter-listing-\(getpid())"
+    let pod = top + "/pod"
+    guard mkdir(top, 0o755) == 0 else { return }
+    defer {
+        for path in [pod + "/c1", pod + "/c2", pod, top] { _ = rmdir(path) }
+    }
+    #expect(mkdir(pod, 0o755) == 0 && mkdir(pod + "/c1", 0o755) == 0)
+    age(pod)
+    let cache = ListingCache()
+    #expect(names(try cache.subdirectories(pod)) == ["c1"])
+    #expect(cache.openDirectories == 1)
+    #expect(names(try cache.subdirectories(pod)) == ["c1"])
+    #expect(cache.statistics.hits == 1)
+
+    #expect(rmdir(pod + "/c1") == 0 && rmdir(pod) == 0)
+    #expect(mkdir(pod, 0o755) == 0 && mkdir(pod + "/c2", 0o755) == 0)
+    age(pod)
+    #expect(names(try cache.subdirectories(pod)) == ["c2"])
+
+    // Listed with no subdirectory, then made anew with one: the old fd would show the same inode
+    // and 2 links, with only its times to tell; checked by path, the new directory is seen.
+    #expect(rmdir(pod + "/c2") == 0)
+    age(pod)
+    #expect(names(try cache.subdirectories(pod)) == [])
+    #expect(cache.openDirectories == 0)
+    #expect(rmdir(pod) == 0 && mkdir(pod, 0o755) == 0 && mkdir(pod + "/c1", 0o755) == 0)
+    age(pod)
+    #expect(names(try cache.subdirectories(pod)) == ["c1"])
+}
