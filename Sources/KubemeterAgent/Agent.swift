@@ -54,7 +54,9 @@ public final class Agent: Sendable {
         MemoryFootprint.configureAllocator()
         let flight = SingleFlightCollector(collector: Collector(
             paths: configuration.paths, kubepodsPath: configuration.kubepodsPath,
-            maximumOpenFiles: Collector.raiseOpenFileLimit(wanted: Collector.defaultMaximumOpenFiles), logger: logger))
+            maximumOpenFiles: Collector.raiseOpenFileLimit(
+                wanted: Collector.defaultMaximumOpenFiles + Collector.defaultMaximumOpenDirectories),
+            logger: logger))
         let serverBox = ServerBox()
         let router = Router(
             flight: flight, renderer: ResourceMetricsRenderer(sampleTimestamps: configuration.sampleTimestamps),

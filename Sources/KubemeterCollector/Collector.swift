@@ -22,20 +22,22 @@ public final class Collector {
     private let cgroupChecksIdentity: Bool
     private let logger: Logger
 
-    /// - Parameter maximumOpenFiles: fds kept open between collections at most: a sixteenth for
-    ///   listed directories, the rest for files; past it files are opened and closed at each read
-    ///   and directories checked by path.
+    /// - Parameter maximumOpenFiles: fds kept open between collections at most, files and listed
+    ///   directories together (see `defaultMaximumOpenDirectories` for how they share it); past it
+    ///   files are opened and closed at each read and directories checked by path.
     /// - Parameter afterListing: a test seam, handed to `PodDiscovery`; nil in production.
     public init(
-        paths: HostPaths, kubepodsPath: String? = nil, maximumOpenFiles: Int = Collector.defaultMaximumOpenFiles,
+        paths: HostPaths, kubepodsPath: String? = nil,
+        maximumOpenFiles: Int = Collector.defaultMaximumOpenFiles + Collector.defaultMaximumOpenDirectories,
         logger: Logger = Logger(label: "kubemeter.collector"), afterListing: (@Sendable (String) -> Void)? = nil
     ) {
         self.paths = paths
         self.logger = logger
-        listings = ListingCache(maximumOpenDirectories: maximumOpenFiles / 16)
-        files = KeptOpenFiles(maximumOpenFiles: maximumOpenFiles - maximumOpenFiles / 16)
         procChecksIdentity = !KeptOpenFiles.isKernelFileSystem(paths.procPath)
         cgroupChecksIdentity = paths.cgroupPath.map { !KeptOpenFiles.isKernelFileSystem($0) } ?? true
+        let directories = cgroupChecksIdentity ? 0 : min(Self.defaultMaximumOpenDirectories, maximumOpenFiles / 16)
+        listings = ListingCache(maximumOpenDirectories: directories)
+        files = KeptOpenFiles(maximumOpenFiles: min(Self.defaultMaximumOpenFiles, maximumOpenFiles - directories))
         networks = PodNetworkSampler(
             files: files, procPath: paths.procPath, procChecksIdentity: procChecksIdentity,
             cgroupChecksIdentity: cgroupChecksIdentity)
@@ -61,6 +63,13 @@ public final class Collector {
     /// containers, with room to spare;
     /// clipped at start to what RLIMIT_NOFILE allows (see `raiseOpenFileLimit`).
     public static let defaultMaximumOpenFiles = 80_000
+
+    /// Listed directories held open (O_PATH) by default, on top of the files: one per pod
+    /// directory for 5,000 pods. Only on cgroupfs (elsewhere `KeptOpenFiles` already holds every
+    /// cgroup directory it checks), and at most a sixteenth of the whole bound: where RLIMIT_NOFILE
+    /// is tight, a file's fd (it saves an open and a close) is worth more than a directory's (it
+    /// saves a path walk).
+    public static let defaultMaximumOpenDirectories = 5_000
 
     /// Kept fds now, and reads that found the bound reached.
     public var openFileStatistics: (open: Int, uncachedReads: Int) {
