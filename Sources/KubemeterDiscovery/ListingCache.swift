@@ -3,7 +3,7 @@ import Glibc
 import Synchronization
 
 /// Directory listings kept between discoveries, re-read only when the directory changed, so a
-/// steady node costs one `stat` per directory instead of a full listing.
+/// steady node costs one `fstat` (or `stat`) per directory instead of a full listing.
 ///
 /// "Changed" is judged from `stat`: inode, link count, mtime and ctime. On cgroupfs (kernfs) a
 /// directory's mtime does not move when a child cgroup is made or removed, but its link count
@@ -14,10 +14,12 @@ import Synchronization
 /// whose directory changed less than `racyWindowNanoseconds` before it was made is not trusted,
 /// as git does for its index.
 ///
-/// A listed directory with subdirectories (a pod's cgroup, a QoS class, kubepods) is held by an
+/// A listed cgroup directory with subdirectories (a pod, a QoS class, kubepods) is held by an
 /// `O_PATH` fd, up to `maximumOpenDirectories`, so its check is an `fstat` rather than a `stat`
 /// that walks the whole path (on cgroupfs a lookup per component: for a pod directory here,
-/// 3.4 µs against 0.55 µs). An fd follows its directory, not its name, so it must show removal:
+/// 3.4 µs against 0.55 µs). Only on cgroupfs: there a directory cannot be renamed, and nothing
+/// is mounted on a cgroup; elsewhere (`/var/log/pods`) a mount or a rename would leave an fd on
+/// the old directory, unchanged for ever, while a `stat` by path sees another device or inode. An fd follows its directory, not its name, so it must show removal:
 /// an ordinary file system drops a removed directory's link count to 0; kernfs keeps it at 2 + its
 /// subdirectories, which by then are all gone, so a cgroup that had children shows 2 where the
 /// listing saw more. A directory listed with no subdirectories, removed and made anew under the
@@ -109,8 +111,17 @@ public final class ListingCache: Sendable {
     /// Directories held open at most; past it, directories are checked by path.
     public let maximumOpenDirectories: Int
 
-    public init(maximumOpenDirectories: Int = 4_096) {
+    /// Whether only cgroupfs directories are held open (always, but in tests of the fd logic on
+    /// ordinary temporary trees).
+    let holdsOnlyCgroupDirectories: Bool
+
+    public convenience init(maximumOpenDirectories: Int = 5_000) {
+        self.init(maximumOpenDirectories: maximumOpenDirectories, holdsOnlyCgroupDirectories: true)
+    }
+
+    init(maximumOpenDirectories: Int, holdsOnlyCgroupDirectories: Bool) {
         self.maximumOpenDirectories = maximumOpenDirectories
+        self.holdsOnlyCgroupDirectories = holdsOnlyCgroupDirectories
     }
 
     deinit {
@@ -143,13 +154,17 @@ public final class ListingCache: Sendable {
         }
     }
 
-    /// Starts a discovery; listings not used by the previous one are dropped (their directories
-    /// are gone or no longer walked), so the cache never outgrows the node.
+    /// Starts a discovery.
     func beginDiscovery() {
+        state.withLock { $0.generation += 1 }
+    }
+
+    /// Ends a discovery: listings it did not use are dropped and their fds closed (their
+    /// directories are gone or no longer walked), so the cache never outgrows the node.
+    func endDiscovery() {
         state.withLock { state in
-            let previous = state.generation
-            state.generation += 1
-            state.forget { $0 != previous }
+            let current = state.generation
+            state.forget { $0 != current }
         }
     }
 
@@ -200,30 +215,43 @@ public final class ListingCache: Sendable {
         return listing
     }
 
-    /// `path`'s identity, and the directory held open (O_PATH) when it has subdirectories and the
-    /// bound allows; otherwise -1, and it is checked by path.
+    /// `path`'s identity, and the directory held open (O_PATH) when it has subdirectories, is on
+    /// cgroupfs and the bound allows; otherwise -1, and it is checked by path.
     private func openDirectory(_ path: String) throws(FileSystemError) -> (Int32, Identity) {
         var info = stat()
-        let descriptor = Glibc.open(path, CLINUX_O_PATH | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else {
-            // EMFILE/ENFILE: the process is out of fds; the directory is checked by path.
-            let code = errno
-            guard code == EMFILE || code == ENFILE else { throw FileSystemError(path: path, errno: code) }
-            guard stat(path, &info) == 0 else { throw FileSystemError(path: path, errno: errno) }
+        guard stat(path, &info) == 0 else { throw FileSystemError(path: path, errno: errno) }
+        guard info.st_nlink > 2, let descriptor = holdOpen(path) else { return (-1, Identity(info)) }
+        // The identity later checks will compare with is the held directory's.
+        var held = stat()
+        guard fstat(descriptor, &held) == 0 else {
+            state.withLock { $0.release(descriptor) }
             return (-1, Identity(info))
         }
-        guard fstat(descriptor, &info) == 0 else {
-            let code = errno
-            close(descriptor)
-            throw FileSystemError(path: path, errno: code)
-        }
-        let kept = info.st_nlink > 2 && state.withLock { state in
+        return (descriptor, Identity(held))
+    }
+
+    /// `path` opened O_PATH and counted, when the bound and its file system allow; else nil.
+    private func holdOpen(_ path: String) -> Int32? {
+        let reserved = state.withLock { state -> Bool in
             guard state.openDirectories < maximumOpenDirectories else { return false }
             state.openDirectories += 1
             return true
         }
-        if !kept { close(descriptor) }
-        return (kept ? descriptor : -1, Identity(info))
+        guard reserved else { return nil }
+        let descriptor = Glibc.open(path, CLINUX_O_PATH | O_DIRECTORY | O_CLOEXEC)
+        if descriptor >= 0, !holdsOnlyCgroupDirectories || Self.isCgroupDirectory(descriptor) {
+            return descriptor
+        }
+        if descriptor >= 0 { close(descriptor) }
+        state.withLock { $0.openDirectories -= 1 }
+        return nil
+    }
+
+    private static func isCgroupDirectory(_ descriptor: Int32) -> Bool {
+        var info = CLinux.statfs()
+        guard fstatfs(descriptor, &info) == 0 else { return false }
+        let magic = Int(info.f_type)
+        return magic == Int(CGROUP2_SUPER_MAGIC) || magic == Int(CGROUP_SUPER_MAGIC)
     }
 
     /// What `cached`'s directory is now: by its fd (nil once removed: link count 0), else by path.

@@ -51,7 +51,10 @@ public struct PodDiscovery: Sendable {
             listingCache.beginDiscovery()
         }
         let report = discoverAnew()
-        if listingCache != nil { lastReport.withLock { $0 = report } }
+        if let listingCache {
+            listingCache.endDiscovery()
+            lastReport.withLock { $0 = report }
+        }
         return report
     }
 

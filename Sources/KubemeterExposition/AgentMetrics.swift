@@ -35,7 +35,7 @@ public struct AgentMetricsRenderer: Sendable {
             one("kubemeter_cgroups_vanished_total", "counter", "Cgroups that disappeared between discovery and reading (pod churn); skipped, never an error.", Double(h.vanishedCgroups)),
             one("kubemeter_files_unreadable_total", "counter", "Host files present but unreadable or unparsable; their values were left out.", Double(h.unreadableFiles)),
             one("kubemeter_entries_skipped_total", "counter", "Cgroup or log directory entries whose names fit no known layout.", Double(h.skippedEntries)),
-            one("kubemeter_open_files", "gauge", "Host files kept open between collections.", Double(h.openFiles)),
+            one("kubemeter_open_files", "gauge", "Host files and directories kept open between collections.", Double(h.openFiles)),
             one("kubemeter_uncached_reads_total", "counter", "Reads that opened and closed their file because the open-file bound was reached.", Double(h.uncachedReads)),
             Family(name: "kubemeter_directory_listings_total", type: "counter", help: "Directory listings, reused from the last collection or read anew.",
                    samples: [("", ["result": "read"], Double(h.listingsRead)), ("", ["result": "reused"], Double(h.listingsReused))]),

@@ -4,7 +4,13 @@ import Testing
 
 // ListingCache: a listing is reused only while its directory is unchanged, whether the directory
 // is checked through a kept O_PATH fd (it has subdirectories) or by path (a leaf, or past the
-// bound); fds follow the listings that use them.
+// bound); fds follow the listings that use them. The agent holds only cgroupfs directories open;
+// most tests here hold any, to check the fd logic on ordinary temporary trees.
+
+/// A cache that holds directories of any file system open, as the agent's does on cgroupfs.
+private func holdingAny(bound: Int = 5_000) -> ListingCache {
+    ListingCache(maximumOpenDirectories: bound, holdsOnlyCgroupDirectories: false)
+}
 
 /// Sets `path`'s mtime 60 s back, past the racy window, so that its listing is trusted.
 private func age(_ path: String) {
@@ -25,7 +31,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
     let pod = tree.path + "/pod"
     tree.makeDirectory("pod/c1")
     age(pod)
-    let cache = ListingCache()
+    let cache = holdingAny()
 
     #expect(names(try cache.subdirectories(pod)) == ["c1"])
     #expect(cache.openDirectories == 1)
@@ -44,7 +50,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
     let pod = tree.path + "/pod"
     tree.makeDirectory("pod/c1")
     age(pod)
-    let cache = ListingCache()
+    let cache = holdingAny()
     #expect(names(try cache.subdirectories(pod)) == ["c1"])
     #expect(cache.openDirectories == 1)
 
@@ -63,7 +69,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
     let pod = tree.path + "/pod"
     tree.makeDirectory("pod")
     age(pod)
-    let cache = ListingCache()
+    let cache = holdingAny()
     #expect(names(try cache.subdirectories(pod)) == [])
     #expect(cache.openDirectories == 0)
     #expect(names(try cache.subdirectories(pod)) == [])
@@ -84,7 +90,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
     tree.makeDirectory("b/y")
     age(a)
     age(b)
-    let cache = ListingCache(maximumOpenDirectories: 1)
+    let cache = holdingAny(bound: 1)
     #expect(names(try cache.subdirectories(a)) == ["x"])
     #expect(names(try cache.subdirectories(b)) == ["y"])
     #expect(cache.openDirectories == 1)
@@ -103,7 +109,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
     tree.makeDirectory("kubepods/pod1/c1")
     age(root)
     age(pod)
-    let cache = ListingCache()
+    let cache = holdingAny()
     cache.beginDiscovery()
     _ = try cache.subdirectories(root)
     _ = try cache.subdirectories(pod)
@@ -121,23 +127,39 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
     let a = tree.path + "/a", b = tree.path + "/b"
     tree.makeDirectory("a/x")
     tree.makeDirectory("b/y")
-    let cache = ListingCache()
+    let cache = holdingAny()
     cache.beginDiscovery()
     _ = try cache.subdirectories(a)
     _ = try cache.subdirectories(b)
+    cache.endDiscovery()
     #expect(cache.openDirectories == 2)
     cache.beginDiscovery()
     _ = try cache.subdirectories(a)
-    cache.beginDiscovery()  // b was not used by the last discovery: dropped, its fd closed
+    cache.endDiscovery()  // b was not used by this discovery: dropped, its fd closed
     #expect(cache.openDirectories == 1)
     cache.invalidateAll()
     #expect(cache.openDirectories == 0)
 }
 
+@Test func outsideCgroupfsTheAgentsCacheHoldsNothingOpenAndStillReuses() throws {
+    let tree = try TemporaryTree()
+    defer { tree.remove() }
+    let pod = tree.path + "/pod"
+    tree.makeDirectory("pod/c1")
+    age(pod)
+    let cache = ListingCache()
+    #expect(names(try cache.subdirectories(pod)) == ["c1"])
+    #expect(cache.openDirectories == 0)
+    #expect(names(try cache.subdirectories(pod)) == ["c1"])
+    #expect(cache.statistics.hits == 1)
+    tree.makeDirectory("pod/c2")
+    #expect(names(try cache.subdirectories(pod)) == ["c1", "c2"])
+}
+
 @Test func aDirectoryThatVanishedBeforeListingThrowsAndKeepsNoFd() throws {
     let tree = try TemporaryTree()
     defer { tree.remove() }
-    let cache = ListingCache()
+    let cache = holdingAny()
     #expect(throws: FileSystemError.vanished(path: tree.path + "/gone", errno: ENOENT)) {
         _ = try cache.subdirectories(tree.path + "/gone")
     }
@@ -149,8 +171,10 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 /// the listing saw more than 2, or, for one listed with none, because it is checked by path.
 /// Skipped where no writable cgroup v2 hierarchy is mounted.
 @Test func onCgroupfsACgroupMadeAnewUnderItsNameIsListedAnew() throws {
-    let base = "/sys/fs/cgroup/unified"
-    guard access(base + "/cgroup.controllers", F_OK) == 0, access(base, W_OK) == 0 else { return }
+    // The cgroup v2 root: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid one.
+    let bases = ["/sys/fs/cgroup", "/sys/fs/cgroup/unified"]
+    guard let base = bases.first(where: { access($0 + "/cgroup.controllers", F_OK) == 0 && access($0, W_OK) == 0 })
+    else { return }
     let top = base + "/kubemeter-listing-\(getpid())"
     let pod = top + "/pod"
     guard mkdir(top, 0o755) == 0 else { return }

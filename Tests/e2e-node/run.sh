@@ -77,17 +77,21 @@ fi
 # own watchdog prints where it is stuck after 60 s): it is killed and booted again (up to E2E_NODE_ATTEMPTS
 # boots), and each stall is printed. A guest that finishes with failed checks is never booted again.
 console=$cache/console.log
+qemu_pid=
+# A run stopped from outside (CI cancelled, ^C) takes its guest with it.
+trap '[ -z "$qemu_pid" ] || kill -9 "$qemu_pid" 2>/dev/null || true' EXIT
 boot_guest() {  # -> qemu_rc, stalled (1 when killed for a silent console)
     local started=$SECONDS last_size=-1 last_change=$SECONDS size pid
     stalled=0
+    # 9>&-: the guest must not hold this run's lock after it (see flock above).
     qemu-system-x86_64 \
         -accel tcg,thread=multi -cpu max -smp 2 -m 4096 -nographic -no-reboot \
         -kernel "$image/vmlinuz" -initrd "$image/initrd.img" \
         -append "root=/dev/vda rw console=ttyS0 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all ipv6.disable=1 panic=-1 ${E2E_NODE_KERNEL_ARGS:-loglevel=4}" \
         -drive file="$image/disk.img",format=raw,if=virtio,snapshot=on \
         -virtfs local,path="$share",mount_tag=e2e,security_model=none,id=e2e \
-        -nic none </dev/null >"$console" 2>&1 &
-    pid=$!
+        -nic none </dev/null >"$console" 2>&1 9>&- &
+    pid=$! qemu_pid=$!
     while kill -0 "$pid" 2>/dev/null; do
         sleep 2
         size=$(stat -c %s "$console" 2>/dev/null || echo 0)
@@ -112,6 +116,7 @@ boot_guest() {  # -> qemu_rc, stalled (1 when killed for a silent console)
     wait "$pid"
     qemu_rc=$?
     set -e
+    qemu_pid=
 }
 
 attempt=1
@@ -137,7 +142,7 @@ if [ -s "$share/out/report.txt" ]; then
 fi
 elapsed=$(( $(date +%s) - start ))
 if [ -z "$status" ]; then
-    echo "e2e-node: FAILED: the guest did not finish in $attempt attempt(s) (qemu exit $qemu_rc after ${elapsed}s in all; stalled: $stalled). Console tail:" >&2
+    echo "e2e-node: FAILED: the guest did not finish in $attempt attempt(s) (qemu exit $qemu_rc, 143 or 137 when killed, after ${elapsed}s in all; last one stalled: $stalled). Console tail:" >&2
     tail -n 60 "$console" | sed 's/^/  | /' >&2
     exit 1
 fi

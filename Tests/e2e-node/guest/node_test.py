@@ -115,10 +115,19 @@ def dump_processes(why):
         if (pid == "2" or ppid == "2") and state != "D":  # kernel threads, unless blocked
             continue
         print(f"e2e-node: WATCHDOG:   {pid} {ppid} {state} {wchan} {comm}", flush=True)
+    # The blocked-task dump is logged at KERN_INFO, below the console's level (loglevel=4): raise
+    # the level for the dump, or only its header would reach the serial console.
     try:
-        with open("/proc/sysrq-trigger", "w") as f:
-            f.write("w")
-    except OSError as e:
+        levels = read("/proc/sys/kernel/printk").split()
+        with open("/proc/sys/kernel/printk", "w") as f:
+            f.write("8")
+        try:
+            with open("/proc/sysrq-trigger", "w") as f:
+                f.write("w")
+        finally:
+            with open("/proc/sys/kernel/printk", "w") as f:
+                f.write(levels[0])
+    except (OSError, IndexError) as e:
         print(f"e2e-node: WATCHDOG: sysrq w: {e}", flush=True)
 
 
@@ -128,7 +137,16 @@ def watchdog():
         idle = time.monotonic() - progress["at"]
         if idle > STALL_SECONDS and not progress["reported"]:
             progress["reported"] = True
-            dump_processes(f"no progress for {idle:.0f} s in: {progress['step'][:160]}")
+            step = progress["step"][:160]
+            # A verdict first, on the share: if the step never comes back, the host finds a hang
+            # inside a live guest (a failure, with the dump below as evidence), not a frozen
+            # machine to boot again. The run overwrites it with its own when the step recovers.
+            try:
+                with open(os.path.join(OUT, "status"), "w") as f:
+                    f.write(f"fail: no progress for over {STALL_SECONDS} s in: {step}\n")
+            except OSError:
+                pass
+            dump_processes(f"no progress for {idle:.0f} s in: {step}")
 
 
 def read(path):
