@@ -142,7 +142,7 @@ if [ -s "$share/out/report.txt" ]; then
 fi
 elapsed=$(( $(date +%s) - start ))
 if [ -z "$status" ]; then
-    echo "e2e-node: FAILED: the guest did not finish in $attempt attempt(s) (qemu exit $qemu_rc, 143 or 137 when killed, after ${elapsed}s in all; last one stalled: $stalled). Console tail:" >&2
+    echo "e2e-node: FAILED: the guest did not finish in $attempt attempt(s) (qemu exit $qemu_rc, after ${elapsed}s in all; the last one killed for a silent console: $stalled). Console tail:" >&2
     tail -n 60 "$console" | sed 's/^/  | /' >&2
     exit 1
 fi
