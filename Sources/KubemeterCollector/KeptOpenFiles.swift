@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CLinux
+import KubemeterDiscovery
 import KubemeterParsers
 
 /// Host files opened once and re-read with `pread(fd, buf, n, 0)` at every collection: one
@@ -21,7 +22,7 @@ public final class KeptOpenFiles {
     /// The files of one directory that a collection reads, opened lazily.
     ///
     /// One is kept per cgroup (5,000 at 1,000 pods), so it is compact: the fds inline rather than
-    /// in an array of their own, and of the directory's `stat` only what identity compares.
+    /// in an array of their own, and of the directory's `stat` only what identity compares (40 bytes).
     public final class Directory {
         public let path: String
         let names: [String]
@@ -42,21 +43,10 @@ public final class KeptOpenFiles {
         }
     }
 
-    /// What tells one directory from another at the same path, or the same one after its entries
-    /// were replaced: device, inode, mtime and ctime (nanoseconds).
-    struct Identity: Equatable {
-        var device: UInt64
-        var inode: UInt64
-        var mtime: Int64
-        var ctime: Int64
-
-        init(_ s: stat) {
-            device = UInt64(s.st_dev)
-            inode = UInt64(s.st_ino)
-            mtime = Int64(s.st_mtim.tv_sec) &* 1_000_000_000 &+ Int64(s.st_mtim.tv_nsec)
-            ctime = Int64(s.st_ctim.tv_sec) &* 1_000_000_000 &+ Int64(s.st_ctim.tv_nsec)
-        }
-    }
+    /// A directory's identity: on the file systems where it is checked (not kernfs), a
+    /// subdirectory made or removed also moves the mtime, so the link count it includes adds no
+    /// reopening of its own.
+    typealias Identity = DirectoryIdentity
 
     static let unopened: Int32 = -1
     static let absent: Int32 = -2

@@ -19,29 +19,15 @@ import Synchronization
 /// that walks the whole path (on cgroupfs a lookup per component: for a pod directory here,
 /// 3.4 µs against 0.55 µs). Only on cgroupfs: there a directory cannot be renamed, and nothing
 /// is mounted on a cgroup; elsewhere (`/var/log/pods`) a mount or a rename would leave an fd on
-/// the old directory, unchanged for ever, while a `stat` by path sees another device or inode. An fd follows its directory, not its name, so it must show removal:
-/// an ordinary file system drops a removed directory's link count to 0; kernfs keeps it at 2 + its
-/// subdirectories, which by then are all gone, so a cgroup that had children shows 2 where the
-/// listing saw more. A directory listed with no subdirectories, removed and made anew under the
+/// the old directory, unchanged for ever, while a `stat` by path sees another device or inode.
+/// An fd follows its directory, not its name, so it must show removal: an ordinary file system
+/// drops a removed directory's link count to 0; kernfs keeps it at 2 + its subdirectories, which
+/// by then are all gone, so a cgroup that had children shows 2 where the listing saw more. A directory listed with no subdirectories, removed and made anew under the
 /// same name (a static pod's UID is a hash of its manifest), would show the same inode and link
 /// count through its old fd, and only its times to tell (6.x kernels move them at removal; that is
 /// not promised): such directories, and any past the bound, are checked by path.
 public final class ListingCache: Sendable {
-    struct Identity: Equatable {
-        var device: UInt64
-        var inode: UInt64
-        var links: UInt64
-        var mtime: Int64
-        var ctime: Int64
-
-        init(_ info: stat) {
-            device = UInt64(info.st_dev)
-            inode = UInt64(info.st_ino)
-            links = UInt64(info.st_nlink)
-            mtime = Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec)
-            ctime = Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec)
-        }
-    }
+    typealias Identity = DirectoryIdentity
 
     struct Cached<Listing> {
         var identity: Identity
@@ -86,23 +72,20 @@ public final class ListingCache: Sendable {
             openDirectories -= 1
         }
 
-        /// Whether every listing made or reused in the current generation is trusted and its
-        /// directory unchanged.
-        func currentListingsHold() -> Bool {
-            var any = false
-            for (path, cached) in subdirectories where cached.generation == generation {
-                guard cached.trusted, ListingCache.identity(of: cached, at: path) == cached.identity else { return false }
-                any = true
-            }
-            for (path, cached) in entries where cached.generation == generation {
-                guard cached.trusted, ListingCache.identity(of: cached, at: path) == cached.identity else { return false }
-                any = true
-            }
-            return any
+        /// How many listings the current generation made or reused, when every one of them is
+        /// trusted and its directory unchanged; nil otherwise.
+        func currentListingsHolding() -> Int? {
+            guard let listed = holding(subdirectories), let more = holding(entries) else { return nil }
+            return listed + more
         }
 
-        var currentCount: Int {
-            subdirectories.values.count { $0.generation == generation } + entries.values.count { $0.generation == generation }
+        private func holding<Listing>(_ listings: [String: Cached<Listing>]) -> Int? {
+            var count = 0
+            for (path, cached) in listings where cached.generation == generation {
+                guard cached.trusted, ListingCache.identity(of: cached, at: path) == cached.identity else { return nil }
+                count += 1
+            }
+            return count
         }
     }
 
@@ -148,8 +131,8 @@ public final class ListingCache: Sendable {
     /// describes the node. Checked under the lock: an fd is never used while being closed.
     func previousDiscoveryStillHolds() -> Bool {
         state.withLock { state in
-            guard state.currentListingsHold() else { return false }
-            state.hits += state.currentCount
+            guard let holding = state.currentListingsHolding(), holding > 0 else { return false }
+            state.hits += holding
             return true
         }
     }

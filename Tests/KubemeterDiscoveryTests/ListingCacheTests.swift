@@ -21,6 +21,15 @@ private func age(_ path: String) {
     #expect(utimensat(AT_FDCWD, path, times, 0) == 0, "utimensat \(path): errno \(errno)")
 }
 
+/// Makes `name` under `tree` with `children` in it, aged past the racy window; returns its path.
+private func agedDirectory(_ tree: TemporaryTree, _ name: String, children: [String] = []) -> String {
+    tree.makeDirectory(name)
+    for child in children { tree.makeDirectory(name + "/" + child) }
+    let path = tree.path + "/" + name
+    age(path)
+    return path
+}
+
 private func names(_ listing: FileSystem.Subdirectories) -> [String] {
     listing.names.sorted()
 }
@@ -28,9 +37,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 @Test func aDirectoryWithSubdirectoriesIsHeldOpenAndReusedUntilItChanges() throws {
     let tree = try TemporaryTree()
     defer { tree.remove() }
-    let pod = tree.path + "/pod"
-    tree.makeDirectory("pod/c1")
-    age(pod)
+    let pod = agedDirectory(tree, "pod", children: ["c1"])
     let cache = holdingAny()
 
     #expect(names(try cache.subdirectories(pod)) == ["c1"])
@@ -47,9 +54,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 @Test func aDirectoryRemovedAndMadeAnewUnderItsNameIsListedAnew() throws {
     let tree = try TemporaryTree()
     defer { tree.remove() }
-    let pod = tree.path + "/pod"
-    tree.makeDirectory("pod/c1")
-    age(pod)
+    let pod = agedDirectory(tree, "pod", children: ["c1"])
     let cache = holdingAny()
     #expect(names(try cache.subdirectories(pod)) == ["c1"])
     #expect(cache.openDirectories == 1)
@@ -66,9 +71,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 @Test func aLeafDirectoryIsCheckedByPath() throws {
     let tree = try TemporaryTree()
     defer { tree.remove() }
-    let pod = tree.path + "/pod"
-    tree.makeDirectory("pod")
-    age(pod)
+    let pod = agedDirectory(tree, "pod")
     let cache = holdingAny()
     #expect(names(try cache.subdirectories(pod)) == [])
     #expect(cache.openDirectories == 0)
@@ -85,11 +88,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 @Test func pastTheBoundDirectoriesAreCheckedByPathAndStillSeenToChange() throws {
     let tree = try TemporaryTree()
     defer { tree.remove() }
-    let a = tree.path + "/a", b = tree.path + "/b"
-    tree.makeDirectory("a/x")
-    tree.makeDirectory("b/y")
-    age(a)
-    age(b)
+    let a = agedDirectory(tree, "a", children: ["x"]), b = agedDirectory(tree, "b", children: ["y"])
     let cache = holdingAny(bound: 1)
     #expect(names(try cache.subdirectories(a)) == ["x"])
     #expect(names(try cache.subdirectories(b)) == ["y"])
@@ -105,10 +104,8 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 @Test func previousDiscoveryHoldsUntilAHeldDirectoryChanges() throws {
     let tree = try TemporaryTree()
     defer { tree.remove() }
-    let root = tree.path + "/kubepods", pod = root + "/pod1"
-    tree.makeDirectory("kubepods/pod1/c1")
-    age(root)
-    age(pod)
+    let pod = agedDirectory(tree, "kubepods/pod1", children: ["c1"])
+    let root = agedDirectory(tree, "kubepods")
     let cache = holdingAny()
     cache.beginDiscovery()
     _ = try cache.subdirectories(root)
@@ -144,9 +141,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 @Test func outsideCgroupfsTheAgentsCacheHoldsNothingOpenAndStillReuses() throws {
     let tree = try TemporaryTree()
     defer { tree.remove() }
-    let pod = tree.path + "/pod"
-    tree.makeDirectory("pod/c1")
-    age(pod)
+    let pod = agedDirectory(tree, "pod", children: ["c1"])
     let cache = ListingCache()
     #expect(names(try cache.subdirectories(pod)) == ["c1"])
     #expect(cache.openDirectories == 0)
