@@ -87,10 +87,13 @@ struct NodeSampler {
 /// The node formulas, each with the source it follows.
 public enum NodeFormulas {
     /// Busy time as the kernel's root cgroup counts it (kernel/cgroup/rstat.c,
-    /// `root_cgroup_cputime`): user + nice + system + irq + softirq + steal. Idle and iowait are
-    /// not usage; guest time is already inside user and nice.
+    /// `root_cgroup_cputime`): user + nice + system + irq + softirq. Idle and iowait are not
+    /// usage; guest time is already inside user and nice. Steal is time the hypervisor gave to
+    /// others: 6.1 kernels added it to the root's `usage_usec`, current ones do not (measured on
+    /// 6.18: `usage_usec` = `user_usec` + `system_usec` = user + nice + system + irq + softirq of
+    /// `/proc/stat` to the tick, with 41 s of steal left out), nor does cgroup v1's `cpuacct.usage`.
     public static func busyTicks(_ t: CPUTimes) -> UInt64 {
-        t.user &+ t.nice &+ t.system &+ t.irq &+ t.softirq &+ t.steal
+        t.user &+ t.nice &+ t.system &+ t.irq &+ t.softirq
     }
 
     /// The root cgroup's usage as opencontainers/cgroups fs2/memory.go `rootStatsFromMeminfo`

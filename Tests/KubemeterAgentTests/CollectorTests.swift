@@ -25,12 +25,12 @@ import Testing
 @Test func nodeFallsBackToProc() {
     let host = TemporaryDirectory()
     host.write("sys/fs/cgroup/unified/cgroup.controllers", "\n")
-    // user nice system idle iowait irq softirq steal: busy = 100+20+30+6+7+8 = 171 ticks
+    // user nice system idle iowait irq softirq steal: busy = 100+20+30+6+7 = 163 ticks (no steal)
     host.write("proc/stat", "cpu  100 20 30 4000 5 6 7 8 0 0\ncpu0 1 1 1 1 1 1 1 1 0 0\nbtime 1\n")
     host.write("proc/meminfo", "MemTotal: 1000 kB\nMemFree: 300 kB\nInactive(file): 200 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
     let snapshot = Collector(paths: .resolve(hostRoot: host.path)).collect()
     #expect(snapshot.node.cpuSource == .procStat)
-    #expect(snapshot.node.cpuUsageSeconds == 171.0 / 100.0)
+    #expect(snapshot.node.cpuUsageSeconds == 163.0 / 100.0)
     #expect(snapshot.node.memorySource == .procMeminfo)
     #expect(snapshot.node.memoryWorkingSetBytes == UInt64((1000 - 300 - 200) * 1024))
     #expect(snapshot.node.swapUsageBytes == 0)

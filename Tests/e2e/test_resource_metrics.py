@@ -188,9 +188,12 @@ def test_this_machine(agent):
     cpu = got[("node_cpu_usage_seconds_total", frozenset())][0]
     with open("/proc/stat") as f:
         fields = [int(x) for x in f.readline().split()[1:]]
-    busy = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6] + fields[7]) / os.sysconf("SC_CLK_TCK")
-    # Root cpu.stat and /proc/stat count the same kernel counters (ns vs ticks): within 2 %.
-    assert abs(cpu - busy) <= max(0.02 * busy, 1.0), (cpu, busy)
+    hz = os.sysconf("SC_CLK_TCK")
+    busy = (fields[0] + fields[1] + fields[2] + fields[5] + fields[6]) / hz
+    steal = fields[7] / hz
+    # Root cpu.stat and /proc/stat count the same kernel counters (ns vs ticks): within 2 %. The
+    # root's usage_usec leaves steal out on current kernels (6.18 here) and had it on 6.1.
+    assert busy - max(0.02 * busy, 1.0) <= cpu <= busy + steal + max(0.02 * busy, 1.0), (cpu, busy, steal)
     mem = got[("node_memory_working_set_bytes", frozenset())][0]
     with open("/proc/meminfo") as f:
         total = int(f.readline().split()[1]) * 1024
