@@ -28,14 +28,14 @@ let package = Package(
         // Pure parsers, one per kernel file: bytes in, typed values out. No I/O, no Foundation.
         .target(name: "KubemeterParsers"),
         // Pod discovery: cgroup directory names and CRI log paths -> (namespace, pod, uid, container, id).
-        .target(name: "KubemeterDiscovery", dependencies: ["CLinux"]),
+        .target(name: "KubemeterDiscovery", dependencies: ["CLinux", "KubemeterSync"]),
         // The snapshot model every renderer reads, and the kubelet's formulas over it.
         .target(name: "KubemeterSnapshot", dependencies: ["KubemeterParsers"]),
         // Reads the host (host roots, file reads) and builds one snapshot per collection.
         .target(
             name: "KubemeterCollector",
             dependencies: [
-                "KubemeterParsers", "KubemeterDiscovery", "KubemeterSnapshot", "CLinux",
+                "KubemeterParsers", "KubemeterDiscovery", "KubemeterSnapshot", "KubemeterSync", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -63,7 +63,8 @@ let package = Package(
         .executableTarget(
             name: "kubemeter",
             dependencies: [
-                "KubemeterAgent",
+                "KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP", "KubemeterSync",
+                "KubemeterSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -76,11 +76,11 @@ public final class Agent: Sendable {
         let watchdog = SystemdWatchdog.pingIntervalNanoseconds()
         let period = watchdog ?? UInt64(max(configuration.statusIntervalSeconds, 0.001) * 1e9)
         heartbeat = ServiceHeartbeat(periodNanoseconds: period, watchdog: watchdog != nil) { mustCollect in
-            let now = monotonicNanoseconds()
+            let now = MonotonicClock.now()
             let published = mustCollect
                 ? flight.collection(notStartedBefore: now > period ? now - period : 0, scope: .resource).outcome
                 : flight.lastFinished
-            return Self.report(published, server: server, now: monotonicNanoseconds())
+            return Self.report(published, server: server, now: MonotonicClock.now())
         }
     }
 
@@ -94,7 +94,7 @@ public final class Agent: Sendable {
         // its whole snapshot for the life of the process (2.7 MB at 1,000 pods; massif found it).
         let first = firstCollection()
         // READY=1 goes out here when the first collection succeeded, else at the first later one.
-        heartbeat.start(initial: Self.report(first, server: server, now: monotonicNanoseconds()))
+        heartbeat.start(initial: Self.report(first, server: server, now: MonotonicClock.now()))
         logger.info("serving", metadata: [
             "address": "\(boundAddress)",
             "socket": configuration.listeningSocket == nil ? "bound" : "passed by systemd",

@@ -1,5 +1,6 @@
 import KubemeterCollector
 import KubemeterSnapshot
+import KubemeterSync
 
 /// Runs at most one collection at a time and shares it among the scrapes that wait for it, while
 /// never handing a scrape data read before the scrape arrived.
@@ -152,12 +153,12 @@ public final class SingleFlightCollector: @unchecked Sendable {
                 latest = nil
                 latestFull?.dropRenderings()
                 lock.unlock()
-                let started = monotonicNanoseconds()
+                let started = MonotonicClock.now()
                 var snapshot = collect(wanted)
                 snapshot.scope = wanted
                 let published = Published(
                     generation: number, startedNanoseconds: started,
-                    durationNanoseconds: monotonicNanoseconds() - started, snapshot: snapshot)
+                    durationNanoseconds: MonotonicClock.now() - started, snapshot: snapshot)
                 published.handedOut()
                 let figures = collectorFigures?()
                 lock.lock()

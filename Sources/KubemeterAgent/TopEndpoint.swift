@@ -4,6 +4,7 @@ import Glibc
 import KubemeterExposition
 import KubemeterHTTP
 import KubemeterSnapshot
+import KubemeterSync
 
 /// `GET /top` and `GET /pods`: the node as `kubemeter top` shows it, and every pod and container
 /// the agent sees, both from the same single-flight collection as `/metrics/resource`.
@@ -52,7 +53,7 @@ struct TopEndpoint: Sendable {
         } else {
             previous = current
             usleep(Self.sampleMicroseconds)
-            current = flight.collection(notStartedBefore: monotonicNanoseconds())
+            current = flight.collection(notStartedBefore: MonotonicClock.now())
             current.doneRendering()
             let reason = held == nil ? "no previous collection" : "previous collection too close or too old"
             table.note = "(a sample taken for this request: \(reason))"

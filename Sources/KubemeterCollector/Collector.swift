@@ -4,6 +4,7 @@ import Glibc
 import KubemeterDiscovery
 import KubemeterParsers
 import KubemeterSnapshot
+import KubemeterSync
 import Logging
 
 /// Builds one `NodeSnapshot` per call to `collect()`, reading every file at that moment.
@@ -79,9 +80,9 @@ public final class Collector {
     /// Reads the node, discovers pods and reads every pod and container cgroup: the files `scope`
     /// needs, no more.
     public func collect(scope: CollectionScope = .full) -> NodeSnapshot {
-        let timestamp = Self.nowMilliseconds()
+        let timestamp = WallClock.milliseconds()
         files.beginCollection()
-        let started = Self.monotonicSeconds()
+        let started = MonotonicClock.seconds()
         defer {
             if scope == .full {
                 files.endCollection()
@@ -98,9 +99,9 @@ public final class Collector {
         }
         var problems = CollectionProblems()
         var timings = CollectionTimings()
-        var clock = Self.monotonicSeconds()
+        var clock = MonotonicClock.seconds()
         func lap() -> Double {
-            let now = Self.monotonicSeconds()
+            let now = MonotonicClock.seconds()
             defer { clock = now }
             return now - clock
         }
@@ -139,11 +140,11 @@ public final class Collector {
     private func collectPods(
         _ discovery: PodDiscovery, _ scope: CollectionScope, _ problems: inout CollectionProblems, _ timings: inout CollectionTimings
     ) -> (pods: [PodUsage], sawVanished: Bool) {
-        var start = Self.monotonicSeconds()
+        var start = MonotonicClock.seconds()
         let report = discovery.discover()
-        timings.discovery += Self.monotonicSeconds() - start
-        start = Self.monotonicSeconds()
-        defer { timings.cgroups += Self.monotonicSeconds() - start }
+        timings.discovery += MonotonicClock.seconds() - start
+        start = MonotonicClock.seconds()
+        defer { timings.cgroups += MonotonicClock.seconds() - start }
         problems.podsWithoutLogDirectory += report.podCgroupsWithoutLogDirectory
         problems.skippedEntries += report.skippedEntries
         problems.vanishedCgroups += report.vanishedEntries
@@ -213,21 +214,9 @@ public final class Collector {
         return hz > 0 ? Double(hz) : 100
     }()
 
-    static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-    }
-
     /// Directory listings reused from the cache and read anew, since the start.
     public var listingStatistics: (reused: Int, read: Int) {
         let s = listings.statistics
         return (s.hits, s.misses)
-    }
-
-    static func nowMilliseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
     }
 }

@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import KubemeterSync
 import Synchronization
 
 /// Directory listings kept between discoveries, re-read only when the directory changed, so a
@@ -188,7 +189,7 @@ public final class ListingCache: Sendable {
             state.withLock { $0.release(descriptor) }
             throw error
         }
-        let trusted = Self.wallClockNanoseconds() - identity.mtime > Self.racyWindowNanoseconds
+        let trusted = WallClock.nanoseconds() - identity.mtime > Self.racyWindowNanoseconds
         state.withLock { state in
             state.release(state[keyPath: kind][path]?.descriptor ?? -1)
             state[keyPath: kind][path] = Cached(
@@ -246,12 +247,6 @@ public final class ListingCache: Sendable {
             guard stat(path, &info) == 0 else { return nil }
         }
         return Identity(info)
-    }
-
-    private static func wallClockNanoseconds() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec)
     }
 }
 

@@ -1,5 +1,9 @@
 import Glibc
 import Synchronization
+#if canImport(KubemeterSync)
+// The fuzz harness compiles this module's sources together with KubemeterSync's.
+import KubemeterSync
+#endif
 
 /// The single I/O thread: poll() over the wake-up pipe, the listener and every connection, all
 /// non-blocking, with per-connection deadlines. Idle or slow clients cost a descriptor and a few

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import KubemeterSync
 import Logging
 
 /// One log event with its metadata merged and flattened, ready for any of the output formats.
@@ -58,8 +59,7 @@ public struct LogRecord: Sendable, Equatable {
 /// The current time as RFC 3339 UTC with milliseconds (e.g. `2026-11-24T12:33:16.042Z`).
 public enum LogTimestamp {
     public static func now() -> String {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
+        let now = WallClock.timespecNow()
         return format(seconds: Int(now.tv_sec), nanoseconds: Int(now.tv_nsec))
     }
 

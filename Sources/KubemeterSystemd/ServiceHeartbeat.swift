@@ -33,7 +33,7 @@ public final class ServiceHeartbeat: Sendable {
     private let periodNanoseconds: UInt64
     private let watchdog: Bool
     private let state = AnnotatedMutex(State())
-    private let wakeup = MonotonicCondition()
+    private let wakeup = Wakeup()
 
     /// - Parameters:
     ///   - periodNanoseconds: time between checks (half of `WATCHDOG_USEC` when there is a watchdog).
@@ -56,7 +56,7 @@ public final class ServiceHeartbeat: Sendable {
         publish(report)
         // Outside systemd nobody listens: no thread, so an idle agent does no work at all.
         guard watchdog || getenv("NOTIFY_SOCKET") != nil else { return }
-        let started = PosixThread.start { [self] in
+        let started = DetachedThread.start { [self] in
             while wakeup.wait(nanoseconds: periodNanoseconds, until: { state.withLock { $0.stopped } }) == false {
                 tick()
             }
@@ -99,74 +99,28 @@ public final class ServiceHeartbeat: Sendable {
     }
 }
 
-/// A condition variable on CLOCK_MONOTONIC (so waits do not stretch or shrink with wall-clock jumps).
-final class MonotonicCondition: @unchecked Sendable {
-    // @unchecked: the pthread objects are touched only through pthread calls, which are thread-safe.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+/// A sleep of one period that `signal()` ends early (the heartbeat's stop).
+private final class Wakeup: @unchecked Sendable {
+    // @unchecked: `signalled` is read and written only with `lock` held.
+    private let lock = ConditionLock()
     private var signalled = false
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attributes)
-        pthread_condattr_destroy(&attributes)
-    }
-
-    deinit {
-        pthread_cond_destroy(condition)
-        pthread_mutex_destroy(mutex)
-        condition.deallocate()
-        mutex.deallocate()
-    }
 
     /// Waits up to `nanoseconds` or until `signal()`; returns `done()` evaluated on wake-up.
     func wait(nanoseconds: UInt64, until done: () -> Bool) -> Bool {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let total = UInt64(now.tv_nsec) + nanoseconds % 1_000_000_000
-        var deadline = timespec()
-        deadline.tv_sec = now.tv_sec + Int(nanoseconds / 1_000_000_000) + Int(total / 1_000_000_000)
-        deadline.tv_nsec = Int(total % 1_000_000_000)
-        pthread_mutex_lock(mutex)
-        while !signalled {
-            if pthread_cond_timedwait(condition, mutex, &deadline) == ETIMEDOUT { break }
+        let deadline = MonotonicClock.now() &+ nanoseconds
+        lock.withLock {
+            while !signalled {
+                if !lock.wait(untilMonotonic: deadline) { break }
+            }
+            signalled = false
         }
-        signalled = false
-        pthread_mutex_unlock(mutex)
         return done()
     }
 
     func signal() {
-        pthread_mutex_lock(mutex)
-        signalled = true
-        pthread_cond_broadcast(condition)
-        pthread_mutex_unlock(mutex)
-    }
-}
-
-/// A detached POSIX thread running a closure.
-enum PosixThread {
-    private final class Box {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-
-    static func start(_ body: @escaping @Sendable () -> Void) -> Bool {
-        let box = Unmanaged.passRetained(Box(body)).toOpaque()
-        var thread = pthread_t()
-        let result = pthread_create(&thread, nil, { raw in
-            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
-            box.body()
-            return nil
-        }, box)
-        if result != 0 {
-            Unmanaged<Box>.fromOpaque(box).release()
-            return false
+        lock.withLock {
+            signalled = true
+            lock.broadcast()
         }
-        pthread_detach(thread)
-        return true
     }
 }

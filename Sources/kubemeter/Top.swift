@@ -1,6 +1,7 @@
 import ArgumentParser
 import KubemeterCollector
 import KubemeterExposition
+import KubemeterSync
 
 #if canImport(Glibc)
 import Glibc
@@ -155,16 +156,16 @@ final class LiveTop {
         var hasRates = false
         var view = TopView(current: current, previous: nil, options: options)
         draw(view)
-        var deadline = now() + interval
+        var deadline = MonotonicClock.seconds() + interval
         loop: while true {
-            let wait = deadline - now()
+            let wait = deadline - MonotonicClock.seconds()
             if wait <= 0 {
                 previous = current
                 current = collector.collect()
                 hasRates = true
                 view = TopView(current: current, previous: previous, options: options)
                 draw(view)
-                deadline = now() + interval
+                deadline = MonotonicClock.seconds() + interval
                 continue
             }
             switch waitForInput(seconds: wait) {
@@ -266,9 +267,4 @@ final class LiveTop {
         if signalDescriptor >= 0 { close(signalDescriptor) }
     }
 
-    private func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-    }
 }
