@@ -27,15 +27,18 @@ let package = Package(
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // Pure parsers, one per kernel file: bytes in, typed values out. No I/O, no Foundation.
         .target(name: "KubemeterParsers"),
+        // The host's files: paths, directory listings, kept-open files re-read with pread, the one
+        // error every read of the host gives, and what kind of file system a path is on.
+        .target(name: "KubemeterHostFiles", dependencies: ["CLinux", "KubemeterParsers"]),
         // Pod discovery: cgroup directory names and CRI log paths -> (namespace, pod, uid, container, id).
-        .target(name: "KubemeterDiscovery", dependencies: ["CLinux", "KubemeterSync"]),
+        .target(name: "KubemeterDiscovery", dependencies: ["CLinux", "KubemeterHostFiles", "KubemeterSync"]),
         // The snapshot model every renderer reads, and the kubelet's formulas over it.
         .target(name: "KubemeterSnapshot", dependencies: ["KubemeterParsers"]),
         // Reads the host (host roots, file reads) and builds one snapshot per collection.
         .target(
             name: "KubemeterCollector",
             dependencies: [
-                "KubemeterParsers", "KubemeterDiscovery", "KubemeterSnapshot", "KubemeterSync", "CLinux",
+                "KubemeterParsers", "KubemeterHostFiles", "KubemeterDiscovery", "KubemeterSnapshot", "KubemeterSync", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -72,11 +75,11 @@ let package = Package(
         // What the test targets share: driving shared/tools/fake-node, reading what it wrote.
         .target(name: "KubemeterTestSupport", path: "Tests/KubemeterTestSupport"),
         .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers"], exclude: ["Fixtures"]),
-        .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery", "KubemeterTestSupport"]),
+        .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery", "KubemeterHostFiles", "KubemeterTestSupport"]),
         .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP"]),
         .testTarget(
             name: "KubemeterAgentTests",
-            dependencies: ["KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterSnapshot", "KubemeterSync", "KubemeterTestSupport"]
+            dependencies: ["KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterHostFiles", "KubemeterSnapshot", "KubemeterSync", "KubemeterTestSupport"]
         ),
         .testTarget(
             name: "KubemeterSystemdTests",

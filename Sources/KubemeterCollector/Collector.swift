@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KubemeterDiscovery
+import KubemeterHostFiles
 import KubemeterParsers
 import KubemeterSnapshot
 import KubemeterSync
@@ -34,8 +35,8 @@ public final class Collector {
     ) {
         self.paths = paths
         self.logger = logger
-        procChecksIdentity = !KeptOpenFiles.isKernelFileSystem(paths.procPath)
-        cgroupChecksIdentity = paths.cgroupPath.map { !KeptOpenFiles.isKernelFileSystem($0) } ?? true
+        procChecksIdentity = !FileSystemKind.isKernelFileSystem(paths.procPath)
+        cgroupChecksIdentity = paths.cgroupPath.map { !FileSystemKind.isKernelFileSystem($0) } ?? true
         let directories = cgroupChecksIdentity ? 0 : min(Self.defaultMaximumOpenDirectories, maximumOpenFiles / 16)
         listings = ListingCache(maximumOpenDirectories: directories)
         files = KeptOpenFiles(maximumOpenFiles: min(Self.defaultMaximumOpenFiles, maximumOpenFiles - directories))

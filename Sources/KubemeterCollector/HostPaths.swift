@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import KubemeterHostFiles
 
 /// Where the host's files are. In a DaemonSet they sit under a mount such as `/host`.
 public struct HostPaths: Sendable, Equatable {
@@ -43,29 +44,23 @@ public struct HostPaths: Sendable, Equatable {
         if let cgroupPath {
             (cgroup, tree) = (cgroupPath, .explicit)
         } else {
-            let standard = join(hostRoot, "sys/fs/cgroup")
-            let unified = join(standard, "unified")
-            if fileExists(join(standard, "cgroup.controllers")) {
+            let standard = Path.join(hostRoot, "sys/fs/cgroup")
+            let unified = Path.join(standard, "unified")
+            if fileExists(Path.join(standard, "cgroup.controllers")) {
                 (cgroup, tree) = (standard, .unified)
-            } else if fileExists(join(unified, "cgroup.controllers")) {
+            } else if fileExists(Path.join(unified, "cgroup.controllers")) {
                 (cgroup, tree) = (unified, .hybrid)
             } else {
                 (cgroup, tree) = (nil, .none)
             }
         }
         return HostPaths(
-            procPath: procPath ?? join(hostRoot, "proc"),
+            procPath: procPath ?? Path.join(hostRoot, "proc"),
             cgroupPath: cgroup,
             cgroupTree: tree,
-            podLogPath: podLogPath ?? join(hostRoot, "var/log/pods"),
-            containerLogPath: containerLogPath ?? join(hostRoot, "var/log/containers")
+            podLogPath: podLogPath ?? Path.join(hostRoot, "var/log/pods"),
+            containerLogPath: containerLogPath ?? Path.join(hostRoot, "var/log/containers")
         )
-    }
-
-    /// Joins without doubling or dropping the slash (`/` + `proc` is `/proc`).
-    static func join(_ base: String, _ component: String) -> String {
-        if base.isEmpty { return component }
-        return base.hasSuffix("/") ? base + component : base + "/" + component
     }
 
     private static func fileExists(_ path: String) -> Bool {

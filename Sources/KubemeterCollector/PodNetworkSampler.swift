@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import KubemeterDiscovery
+import KubemeterHostFiles
 import KubemeterParsers
 
 /// A pod's network counters, read from inside its network namespace: `<proc>/<pid>/net/dev` of

@@ -1,3 +1,4 @@
+import KubemeterHostFiles
 /// The links of `/var/log/containers`, indexed for the join with container cgroups: whole IDs by
 /// ID, cut ones by pod (namespace and name). One listing, no stat, no readlink here.
 ///

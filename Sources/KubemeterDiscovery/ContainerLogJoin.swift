@@ -1,3 +1,4 @@
+import KubemeterHostFiles
 /// Names container cgroups by joining their IDs with `/var/log/containers` links.
 ///
 /// The join is by container ID, never by (pod, container) name: a restarted container leaves

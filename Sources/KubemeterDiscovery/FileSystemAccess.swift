@@ -1,15 +1,16 @@
+import KubemeterHostFiles
 /// The three file system operations discovery uses, as values, so that tests can count the
 /// calls (the efficiency promise: one listing per directory) and make a directory vanish at an
 /// exact moment (churn). Production code always uses `live`.
 struct FileSystemAccess: Sendable {
-    var subdirectories: @Sendable (String) throws(FileSystemError) -> FileSystem.Subdirectories
-    var entries: @Sendable (String) throws(FileSystemError) -> [FileSystem.Entry]
-    var readLink: @Sendable (String) throws(FileSystemError) -> String
+    var subdirectories: @Sendable (String) throws(HostFileError) -> FileSystem.Subdirectories
+    var entries: @Sendable (String) throws(HostFileError) -> [FileSystem.Entry]
+    var readLink: @Sendable (String) throws(HostFileError) -> String
 
     static let live = FileSystemAccess(
-        subdirectories: { path throws(FileSystemError) in try FileSystem.subdirectories(of: path) },
-        entries: { path throws(FileSystemError) in try FileSystem.entries(of: path) },
-        readLink: { path throws(FileSystemError) in try FileSystem.readLink(path) })
+        subdirectories: { path throws(HostFileError) in try FileSystem.subdirectories(of: path) },
+        entries: { path throws(HostFileError) in try FileSystem.entries(of: path) },
+        readLink: { path throws(HostFileError) in try FileSystem.readLink(path) })
 }
 
 extension FileSystemAccess {
@@ -18,12 +19,12 @@ extension FileSystemAccess {
     func observed(afterListing: @escaping @Sendable (String) -> Void) -> FileSystemAccess {
         let inner = self
         return FileSystemAccess(
-            subdirectories: { path throws(FileSystemError) in
+            subdirectories: { path throws(HostFileError) in
                 let listing = try inner.subdirectories(path)
                 afterListing(path)
                 return listing
             },
-            entries: { path throws(FileSystemError) in
+            entries: { path throws(HostFileError) in
                 let listing = try inner.entries(path)
                 afterListing(path)
                 return listing

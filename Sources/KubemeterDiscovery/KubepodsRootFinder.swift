@@ -1,3 +1,4 @@
+import KubemeterHostFiles
 /// Finds the kubepods root below the cgroup v2 mount when it is not configured.
 ///
 /// The kubelet puts every pod under `<--cgroup-root>/kubepods` (pkg/kubelet/cm/node_container_manager_linux.go

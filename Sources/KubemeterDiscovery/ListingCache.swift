@@ -1,5 +1,6 @@
 import CLinux
 import Glibc
+import KubemeterHostFiles
 import KubemeterSync
 import Synchronization
 
@@ -152,20 +153,20 @@ public final class ListingCache: Sendable {
         }
     }
 
-    func subdirectories(_ path: String) throws(FileSystemError) -> FileSystem.Subdirectories {
-        try listing(path, in: \.subdirectories) { () throws(FileSystemError) in try FileSystem.subdirectories(of: path) }
+    func subdirectories(_ path: String) throws(HostFileError) -> FileSystem.Subdirectories {
+        try listing(path, in: \.subdirectories) { () throws(HostFileError) in try FileSystem.subdirectories(of: path) }
     }
 
-    func entries(_ path: String) throws(FileSystemError) -> [FileSystem.Entry] {
-        try listing(path, in: \.entries) { () throws(FileSystemError) in try FileSystem.entries(of: path) }
+    func entries(_ path: String) throws(HostFileError) -> [FileSystem.Entry] {
+        try listing(path, in: \.entries) { () throws(HostFileError) in try FileSystem.entries(of: path) }
     }
 
     /// The cached listing of `path` when its directory is unchanged and the listing trusted;
     /// otherwise a fresh one from `list`, kept for next time with the directory held open.
     private func listing<Listing: Sendable>(
         _ path: String, in kind: WritableKeyPath<State, [String: Cached<Listing>]> & Sendable,
-        _ list: () throws(FileSystemError) -> Listing
-    ) throws(FileSystemError) -> Listing {
+        _ list: () throws(HostFileError) -> Listing
+    ) throws(HostFileError) -> Listing {
         let hit = state.withLock { state -> Listing? in
             guard var cached = state[keyPath: kind][path], cached.trusted,
                 Self.identity(of: cached, at: path) == cached.identity
@@ -201,9 +202,9 @@ public final class ListingCache: Sendable {
 
     /// `path`'s identity, and the directory held open (O_PATH) when it has subdirectories, is on
     /// cgroupfs and the bound allows; otherwise -1, and it is checked by path.
-    private func openDirectory(_ path: String) throws(FileSystemError) -> (Int32, Identity) {
+    private func openDirectory(_ path: String) throws(HostFileError) -> (Int32, Identity) {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw FileSystemError(path: path, errno: errno) }
+        guard stat(path, &info) == 0 else { throw HostFileError(errno: errno, path: path, during: .revisiting) }
         guard info.st_nlink > 2, let descriptor = holdOpen(path) else { return (-1, Identity(info)) }
         // The identity later checks will compare with is the held directory's.
         var held = stat()
@@ -223,19 +224,12 @@ public final class ListingCache: Sendable {
         }
         guard reserved else { return nil }
         let descriptor = Glibc.open(path, CLINUX_O_PATH | O_DIRECTORY | O_CLOEXEC)
-        if descriptor >= 0, !holdsOnlyCgroupDirectories || Self.isCgroupDirectory(descriptor) {
+        if descriptor >= 0, !holdsOnlyCgroupDirectories || FileSystemKind.isCgroupFileSystem(descriptor: descriptor) {
             return descriptor
         }
         if descriptor >= 0 { close(descriptor) }
         state.withLock { $0.openDirectories -= 1 }
         return nil
-    }
-
-    private static func isCgroupDirectory(_ descriptor: Int32) -> Bool {
-        var info = CLinux.statfs()
-        guard fstatfs(descriptor, &info) == 0 else { return false }
-        let magic = Int(info.f_type)
-        return magic == Int(CGROUP2_SUPER_MAGIC) || magic == Int(CGROUP_SUPER_MAGIC)
     }
 
     /// What `cached`'s directory is now: by its fd (nil once removed: link count 0), else by path.
@@ -254,8 +248,8 @@ extension FileSystemAccess {
     /// The live file system, with listings served from `cache` while their directories are unchanged.
     static func live(cachedBy cache: ListingCache) -> FileSystemAccess {
         FileSystemAccess(
-            subdirectories: { path throws(FileSystemError) in try cache.subdirectories(path) },
-            entries: { path throws(FileSystemError) in try cache.entries(path) },
-            readLink: { path throws(FileSystemError) in try FileSystem.readLink(path) })
+            subdirectories: { path throws(HostFileError) in try cache.subdirectories(path) },
+            entries: { path throws(HostFileError) in try cache.entries(path) },
+            readLink: { path throws(HostFileError) in try FileSystem.readLink(path) })
     }
 }

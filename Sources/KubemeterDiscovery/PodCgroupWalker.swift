@@ -1,3 +1,4 @@
+import KubemeterHostFiles
 /// A pod cgroup found below the kubepods root, before any names are attached.
 struct PodCgroup {
     var uid: String

@@ -1,4 +1,5 @@
 import Synchronization
+import KubemeterHostFiles
 
 /// Finds the pods and containers of this node from the cgroup v2 tree and the CRI log paths on
 /// disk: no API server, no CRI socket.

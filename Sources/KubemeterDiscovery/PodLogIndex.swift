@@ -1,3 +1,4 @@
+import KubemeterHostFiles
 /// The pods `/var/log/pods` names, by UID: the one place on disk that maps a pod UID to its
 /// namespace and name (kubelet pkg/kubelet/kuberuntime/helpers.go `BuildPodLogsDirectory`; the
 /// kubelet makes the directory before it starts the sandbox, kuberuntime_sandbox.go).

@@ -4,6 +4,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import KubemeterHostFiles
 #endif
 
 private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory, _ index: Int = 0) -> Result<UInt64, HostFileError> {

@@ -2,6 +2,7 @@ import Dispatch
 import Synchronization
 import Testing
 @testable import KubemeterDiscovery
+import KubemeterHostFiles
 
 /// Counts and records the file system calls of one discovery; wraps the live file system.
 /// Safe to share: all state is behind the Mutex.
@@ -25,17 +26,17 @@ final class RecordingFileSystem: Sendable {
 
     var access: FileSystemAccess {
         FileSystemAccess(
-            subdirectories: { path throws(FileSystemError) in
+            subdirectories: { path throws(HostFileError) in
                 self.calls.withLock { $0.listed.append(path) }
                 let listing = try FileSystem.subdirectories(of: path)
                 self.afterListing(path)
                 return listing
             },
-            entries: { path throws(FileSystemError) in
+            entries: { path throws(HostFileError) in
                 self.calls.withLock { $0.entries.append(path) }
                 return try FileSystem.entries(of: path)
             },
-            readLink: { path throws(FileSystemError) in
+            readLink: { path throws(HostFileError) in
                 self.calls.withLock { $0.readLinks.append(path) }
                 self.beforeReadLink(path)
                 return try FileSystem.readLink(path)

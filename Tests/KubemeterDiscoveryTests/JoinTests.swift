@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import KubemeterDiscovery
+import KubemeterHostFiles
 
 /// The join of pod cgroups with `/var/log/pods` (by UID) and of container cgroups with
 /// `/var/log/containers` (by ID).

@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 @testable import KubemeterDiscovery
+import KubemeterHostFiles
 
 // ListingCache: a listing is reused only while its directory is unchanged, whether the directory
 // is checked through a kept O_PATH fd (it has subdirectories) or by path (a leaf, or past the
@@ -155,7 +156,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
     let tree = try TemporaryTree()
     defer { tree.remove() }
     let cache = holdingAny()
-    #expect(throws: FileSystemError.vanished(path: tree.path + "/gone", errno: ENOENT)) {
+    #expect(throws: HostFileError.vanished(path: tree.path + "/gone")) {
         _ = try cache.subdirectories(tree.path + "/gone")
     }
     #expect(cache.openDirectories == 0)

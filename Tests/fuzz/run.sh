@@ -30,12 +30,14 @@ case "${1:-}" in
 esac
 SELECTED="$*"
 
-build() {  # build NAME MODULE SOURCE_DIR HARNESS [DEPENDENCY_SOURCE_DIR...]
+build() {  # build NAME MODULE SOURCES HARNESS [DEPENDENCY_SOURCE_DIR...]
   local name=$1 module=$2 dir=$3 harness=$4 bin=$OUT/$1
   shift 4
-  # A dependency's sources are compiled into the same module (its import is then guarded by
-  # `#if canImport`).
-  local sources=("$dir"/*.swift)
+  # SOURCES is a target's directory (every file), or a list of its files separated by spaces (the
+  # ones the harness needs, when the rest import other modules). A dependency's sources are
+  # compiled into the same module (its import is then guarded by `#if canImport`).
+  local sources=()
+  if [ -d "$dir" ]; then sources=("$dir"/*.swift); else read -r -a sources <<<"$dir"; fi
   for extra in "$@"; do sources+=("$extra"/*.swift); done
   local newest
   newest=$(ls -t "${sources[@]}" "$harness" "$0" | head -1)
@@ -48,7 +50,10 @@ build() {  # build NAME MODULE SOURCE_DIR HARNESS [DEPENDENCY_SOURCE_DIR...]
 
 build parsers KubemeterParsers "$ROOT/Sources/KubemeterParsers" "$ROOT/Tests/fuzz/ParsersFuzzTarget.swift"
 build http KubemeterHTTP "$ROOT/Sources/KubemeterHTTP" "$ROOT/Tests/fuzz/HTTPFuzzTarget.swift" "$ROOT/Sources/KubemeterSync"
-build discovery KubemeterDiscovery "$ROOT/Sources/KubemeterDiscovery" "$ROOT/Tests/fuzz/DiscoveryFuzzTarget.swift"
+# The name parsers and what they use; the rest of discovery reads the host (KubemeterHostFiles).
+D=$ROOT/Sources/KubemeterDiscovery
+build discovery KubemeterDiscovery "$D/CgroupName.swift $D/ContainerLogName.swift $D/ContainerRuntime.swift $D/KubernetesNameRules.swift $D/PodLogDirectoryName.swift $D/QoSClass.swift" \
+  "$ROOT/Tests/fuzz/DiscoveryFuzzTarget.swift"
 
 # target -> binary, and the fixture files that seed its corpus.
 declare -A BIN SEEDS

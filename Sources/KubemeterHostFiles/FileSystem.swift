@@ -1,42 +1,36 @@
 import Glibc
 
-/// Why a directory or link could not be read.
-enum FileSystemError: Error, Equatable {
-    /// ENOENT, ENODEV or ENOTDIR: it was removed (a cgroup of an exiting container, a swept link)
-    /// between the listing that named it and this read. Churn, not a fault.
-    case vanished(path: String, errno: Int32)
-    /// Any other errno (EACCES, EMFILE, ...).
-    case unreadable(path: String, errno: Int32)
-
-    init(path: String, errno code: Int32) {
-        switch code {
-        case ENOENT, ENODEV, ENOTDIR: self = .vanished(path: path, errno: code)
-        default: self = .unreadable(path: path, errno: code)
-        }
-    }
-}
-
 /// The few file system calls discovery makes, with their costs kept visible: one
 /// opendir/readdir/closedir per directory listed, an `fstatat` only for entries whose `d_type`
 /// is DT_UNKNOWN (file systems that do not fill it in), one `readlink` per ambiguous log link.
-enum FileSystem {
+package enum FileSystem {
     /// One directory entry with the file type readdir reported (`DT_*`), no stat made.
-    struct Entry {
-        var name: String
-        var type: UInt8
+    package struct Entry: Sendable {
+        package var name: String
+        package var type: UInt8
+
+        package init(name: String, type: UInt8) {
+            self.name = name
+            self.type = type
+        }
     }
 
     /// The subdirectories of `path`, by name.
-    struct Subdirectories {
-        var names: [String] = []
+    package struct Subdirectories: Sendable {
+        package var names: [String] = []
         /// Entries of unknown type that vanished before `fstatat` could tell what they were.
-        var vanishedEntries = 0
+        package var vanishedEntries = 0
+
+        package init(names: [String] = [], vanishedEntries: Int = 0) {
+            self.names = names
+            self.vanishedEntries = vanishedEntries
+        }
     }
 
     /// Lists `path` and keeps its subdirectories, using `d_type`, falling back to
     /// `fstatat(AT_SYMLINK_NOFOLLOW)` only when it is DT_UNKNOWN. Symlinks are not followed:
     /// cgroupfs has none, and following them could leave the tree.
-    static func subdirectories(of path: String) throws(FileSystemError) -> Subdirectories {
+    package static func subdirectories(of path: String) throws(HostFileError) -> Subdirectories {
         var result = Subdirectories()
         try forEachEntry(in: path) { directory, name, type in
             switch Int(type) {
@@ -46,7 +40,7 @@ enum FileSystem {
                 var status = stat()
                 if fstatat(dirfd(directory), name, &status, AT_SYMLINK_NOFOLLOW) == 0 {
                     if status.st_mode & S_IFMT == S_IFDIR { result.names.append(name) }
-                } else if case .vanished = FileSystemError(path: name, errno: errno) {
+                } else if case .vanished = HostFileError(errno: errno, path: name, during: .revisiting) {
                     result.vanishedEntries += 1
                 }
             default:
@@ -57,7 +51,7 @@ enum FileSystem {
     }
 
     /// Lists `path` without any stat: names and readdir's `d_type`.
-    static func entries(of path: String) throws(FileSystemError) -> [Entry] {
+    package static func entries(of path: String) throws(HostFileError) -> [Entry] {
         var entries: [Entry] = []
         try forEachEntry(in: path) { _, name, type in entries.append(Entry(name: name, type: type)) }
         return entries
@@ -65,10 +59,10 @@ enum FileSystem {
 
     /// The target of the symlink at `path`, which need not exist: the kubelet writes absolute
     /// host paths, which dangle when the host is mounted elsewhere (e.g. under /host).
-    static func readLink(_ path: String) throws(FileSystemError) -> String {
+    package static func readLink(_ path: String) throws(HostFileError) -> String {
         var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
         let count = buffer.withUnsafeMutableBufferPointer { readlink(path, $0.baseAddress!, $0.count - 1) }
-        guard count >= 0 else { throw FileSystemError(path: path, errno: errno) }
+        guard count >= 0 else { throw HostFileError(errno: errno, path: path, during: .revisiting) }
         return buffer.withUnsafeBufferPointer { pointer in
             String(decoding: UnsafeRawBufferPointer(start: pointer.baseAddress, count: count), as: UTF8.self)
         }
@@ -76,15 +70,15 @@ enum FileSystem {
 
     private static func forEachEntry(
         in path: String, _ body: (OpaquePointer, String, UInt8) -> Void
-    ) throws(FileSystemError) {
-        guard let directory = opendir(path) else { throw FileSystemError(path: path, errno: errno) }
+    ) throws(HostFileError) {
+        guard let directory = opendir(path) else { throw HostFileError(errno: errno, path: path, during: .revisiting) }
         defer { closedir(directory) }
         while true {
             errno = 0
             guard let entry = readdir(directory) else {
                 // NULL with errno 0 is the end; otherwise the directory failed mid-listing
                 // (e.g. a cgroup removed while being read): report, do not return half a list.
-                if errno != 0 { throw FileSystemError(path: path, errno: errno) }
+                if errno != 0 { throw HostFileError(errno: errno, path: path, during: .revisiting) }
                 return
             }
             let type = entry.pointee.d_type

@@ -1,0 +1,32 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CLinux
+
+/// What kind of file system a path or descriptor is on, from `statfs(2)`'s magic number: the
+/// one place that tells kernel file systems (whose files regenerate at each read and report
+/// removal as ENODEV) from ordinary ones (test trees, a copied node).
+public enum FileSystemKind {
+    /// cgroup2, cgroup v1 or procfs under `path`.
+    public static func isKernelFileSystem(_ path: String) -> Bool {
+        var info = CLinux.statfs()
+        guard statfs(path, &info) == 0 else { return false }
+        return isKernel(magic: Int(info.f_type))
+    }
+
+    /// Whether `descriptor` is on cgroupfs (v2 or v1): there a directory cannot be renamed and
+    /// nothing is mounted on a cgroup, so an fd held on it stays on what its path names.
+    public static func isCgroupFileSystem(descriptor: Int32) -> Bool {
+        var info = CLinux.statfs()
+        guard fstatfs(descriptor, &info) == 0 else { return false }
+        return isCgroup(magic: Int(info.f_type))
+    }
+
+    static func isCgroup(magic: Int) -> Bool {
+        magic == Int(CGROUP2_SUPER_MAGIC) || magic == Int(CGROUP_SUPER_MAGIC)
+    }
+
+    static func isKernel(magic: Int) -> Bool {
+        isCgroup(magic: magic) || magic == Int(PROC_SUPER_MAGIC)
+    }
+}
