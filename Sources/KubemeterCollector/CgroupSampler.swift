@@ -5,20 +5,42 @@ import KubemeterHostFiles
 import KubemeterParsers
 import KubemeterSnapshot
 
+/// The files read from every pod and container cgroup: the kubelet's five first, then those
+/// /metrics/cadvisor adds. Each is one `pread` per collection; a file the kernel lacks is opened
+/// once, found absent, and never tried again for that directory.
+enum CgroupFile: Int, KeptFileSet {
+    case cpuStat, memoryCurrent, memoryStat, memorySwapCurrent, memorySwapMax
+    case cpuMax, cpuWeight, memoryMax, memoryPeak, memoryEvents, pidsCurrent
+    case cpuPressure, memoryPressure, ioPressure, ioStat
+
+    var fileName: String {
+        switch self {
+        case .cpuStat: "cpu.stat"
+        case .memoryCurrent: "memory.current"
+        case .memoryStat: "memory.stat"
+        case .memorySwapCurrent: "memory.swap.current"
+        case .memorySwapMax: "memory.swap.max"
+        case .cpuMax: "cpu.max"
+        case .cpuWeight: "cpu.weight"
+        case .memoryMax: "memory.max"
+        case .memoryPeak: "memory.peak"
+        case .memoryEvents: "memory.events"
+        case .pidsCurrent: "pids.current"
+        case .cpuPressure: "cpu.pressure"
+        case .memoryPressure: "memory.pressure"
+        case .ioPressure: "io.pressure"
+        case .ioStat: "io.stat"
+        }
+    }
+
+    static let fileNames = allCases.map(\.fileName)
+}
+
 /// Reads the files of one cgroup directory that the kubelet's formulas need.
 struct CgroupSampler {
     let files: KeptOpenFiles
     /// False on cgroupfs, where a removed cgroup's kept fds answer ENODEV.
     let checksIdentity: Bool
-
-    /// The files read from every pod and container cgroup, in `CgroupSample` order: the kubelet's
-    /// five first, then those /metrics/cadvisor adds. Each is one `pread` per collection; a file
-    /// the kernel lacks is opened once, found absent, and never tried again for that directory.
-    static let fileNames = [
-        "cpu.stat", "memory.current", "memory.stat", "memory.swap.current", "memory.swap.max",
-        "cpu.max", "cpu.weight", "memory.max", "memory.peak", "memory.events", "pids.current",
-        "cpu.pressure", "memory.pressure", "io.pressure", "io.stat",
-    ]
 
     /// The outcome of sampling one cgroup: a sample, or the cgroup is gone.
     enum Outcome {
@@ -27,42 +49,50 @@ struct CgroupSampler {
     }
 
     func sample(_ path: String, scope: CollectionScope) -> Outcome {
-        guard let directory = files.directory(path, files: Self.fileNames, checksIdentity: checksIdentity) else {
+        guard let directory = files.directory(path, of: CgroupFile.self, checksIdentity: checksIdentity) else {
             return .vanished
         }
         var unreadable = 0
         var vanished = false
-        func value<V>(_ index: Int, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
-            switch files.read(index, of: directory, parse) {
+        func value<V>(_ file: CgroupFile, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
+            switch files.read(file, of: directory, parse) {
             case .success(let v): return v
             case .failure(.notFound): return nil
             case .failure(.vanished): vanished = true; return nil
             case .failure: unreadable += 1; return nil
             }
         }
+        /// A one-number file (`memory.current`, `pids.current`, ...).
+        func number(_ file: CgroupFile) -> UInt64? {
+            value(file) { (b) throws(ParseError) in try CgroupValue.parse(b, file: file.fileName).value }
+        }
+        /// A number-or-`max` file (`memory.max`, `memory.swap.max`).
+        func limit(_ file: CgroupFile) -> CgroupLimit? {
+            value(file) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: file.fileName) }
+        }
 
         var sample = CgroupSample()
-        sample.cpu = value(0, CPUStat.parse)
+        sample.cpu = value(.cpuStat, CPUStat.parse)
         guard !vanished else { return .vanished }
-        sample.memoryCurrent = value(1) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.current").value }
-        sample.memoryStat = value(2, MemoryStat.parser(for: scope))
-        sample.swapCurrent = value(3) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.swap.current").value }
+        sample.memoryCurrent = number(.memoryCurrent)
+        sample.memoryStat = value(.memoryStat, MemoryStat.parser(for: scope))
+        sample.swapCurrent = number(.memorySwapCurrent)
         if sample.swapCurrent != nil {
-            sample.swapMax = value(4) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: "memory.swap.max") }
+            sample.swapMax = limit(.memorySwapMax)
         }
         // The rest only for /metrics/cadvisor and top: the kubelet's endpoint needs none of them.
         if scope == .full {
             var extra = CadvisorCgroupValues()
-            extra.cpuMax = value(5, CPUMax.parse)
-            extra.cpuWeight = value(6) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "cpu.weight").value }
-            extra.memoryMax = value(7) { (b) throws(ParseError) in try CgroupLimit.parse(b, file: "memory.max") }
-            extra.memoryPeak = value(8) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "memory.peak").value }
-            extra.memoryEvents = value(9, MemoryEvents.parse)
-            extra.pidsCurrent = value(10) { (b) throws(ParseError) in try CgroupValue.parse(b, file: "pids.current").value }
-            extra.cpuPressure = value(11, Pressure.parse)
-            extra.memoryPressure = value(12, Pressure.parse)
-            extra.ioPressure = value(13, Pressure.parse)
-            extra.ioStat = value(14, IOStat.parse)
+            extra.cpuMax = value(.cpuMax, CPUMax.parse)
+            extra.cpuWeight = number(.cpuWeight)
+            extra.memoryMax = limit(.memoryMax)
+            extra.memoryPeak = number(.memoryPeak)
+            extra.memoryEvents = value(.memoryEvents, MemoryEvents.parse)
+            extra.pidsCurrent = number(.pidsCurrent)
+            extra.cpuPressure = value(.cpuPressure, Pressure.parse)
+            extra.memoryPressure = value(.memoryPressure, Pressure.parse)
+            extra.ioPressure = value(.ioPressure, Pressure.parse)
+            extra.ioStat = value(.ioStat, IOStat.parse)
             sample.cadvisorValues = extra
         }
         // A cgroup removed after discovery listed it answers ENOENT to a first open; tell that

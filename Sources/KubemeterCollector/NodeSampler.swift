@@ -22,20 +22,15 @@ struct NodeSampler {
         var succeeded: Bool
     }
 
-    /// Under the proc mount, in the order `sample()` indexes them.
-    static let procFiles = ["stat", "meminfo", "1/net/dev", "net/dev", "pressure/cpu", "pressure/memory", "pressure/io"]
-    /// In the root cgroup, likewise.
-    static let rootCgroupFiles = ["cpu.stat", "memory.stat", "cpu.pressure", "memory.pressure", "io.pressure"]
-
     func sample(scope: CollectionScope) -> Result {
         var unreadable = 0
-        let proc = files.directory(paths.procPath, files: Self.procFiles, checksIdentity: procChecksIdentity)
+        let proc = files.directory(paths.procPath, of: ProcFile.self, checksIdentity: procChecksIdentity)
         let root = paths.cgroupPath.flatMap {
-            files.directory($0, files: Self.rootCgroupFiles, checksIdentity: cgroupChecksIdentity)
+            files.directory($0, of: RootCgroupFile.self, checksIdentity: cgroupChecksIdentity)
         }
-        func value<V>(_ index: Int, of directory: KeptOpenFiles.Directory?, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
+        func value<Files, V>(_ file: Files, of directory: KeptDirectory<Files>?, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
             guard let directory else { return nil }
-            switch files.read(index, of: directory, parse) {
+            switch files.read(file, of: directory, parse) {
             case .success(let v): return v
             case .failure(.notFound): return nil
             case .failure: unreadable += 1; return nil
@@ -44,17 +39,17 @@ struct NodeSampler {
 
         var usage = NodeUsage()
         // /proc/stat: node_cpu_seconds_total needs it by mode; /metrics/resource only as fallback.
-        let procStat = scope == .full ? value(0, of: proc, ProcStat.parse) : nil
-        if let usec = value(0, of: root, CPUStat.parse)?.usageUsec {
+        let procStat = scope == .full ? value(.stat, of: proc, ProcStat.parse) : nil
+        if let usec = value(.cpuStat, of: root, CPUStat.parse)?.usageUsec {
             usage.cpuUsageSeconds = Double(usec) / 1e6
             usage.cpuSource = .rootCgroupCPUStat
-        } else if let total = (procStat ?? value(0, of: proc, ProcStat.parse))?.total {
+        } else if let total = (procStat ?? value(.stat, of: proc, ProcStat.parse))?.total {
             usage.cpuUsageSeconds = Double(NodeFormulas.busyTicks(total)) / ticksPerSecond
             usage.cpuSource = .procStat
         }
 
-        let meminfo = value(1, of: proc, Meminfo.parse)
-        let rootMemory = value(1, of: root, MemoryStat.parser(for: scope))
+        let meminfo = value(.meminfo, of: proc, Meminfo.parse)
+        let rootMemory = value(.memoryStat, of: root, MemoryStat.parser(for: scope))
         if let rootMemory, let bytes = NodeFormulas.workingSet(rootMemoryStat: rootMemory) {
             usage.memoryWorkingSetBytes = bytes
             usage.memorySource = .rootCgroupMemoryStat
@@ -72,17 +67,58 @@ struct NodeSampler {
             // init's, the host's.
             usage.procStat = procStat
             usage.meminfo = meminfo
-            usage.netDev = value(2, of: proc, NetDev.parse) ?? value(3, of: proc, NetDev.parse)
+            usage.netDev = value(.initNetDev, of: proc, NetDev.parse) ?? value(.ownNetDev, of: proc, NetDev.parse)
             // The root cgroup's pressure files are the system-wide PSI (the same numbers as
             // /proc/pressure/*, kernel/sched/psi.c); /proc/pressure where no cgroup v2 tree is
             // read.
-            usage.cpuPressure = value(2, of: root, Pressure.parse) ?? value(4, of: proc, Pressure.parse)
-            usage.memoryPressure = value(3, of: root, Pressure.parse) ?? value(5, of: proc, Pressure.parse)
-            usage.ioPressure = value(4, of: root, Pressure.parse) ?? value(6, of: proc, Pressure.parse)
+            usage.cpuPressure = value(.cpuPressure, of: root, Pressure.parse) ?? value(.cpuPressure, of: proc, Pressure.parse)
+            usage.memoryPressure = value(.memoryPressure, of: root, Pressure.parse) ?? value(.memoryPressure, of: proc, Pressure.parse)
+            usage.ioPressure = value(.ioPressure, of: root, Pressure.parse) ?? value(.ioPressure, of: proc, Pressure.parse)
         }
         let succeeded = usage.cpuUsageSeconds != nil || usage.memoryWorkingSetBytes != nil
         return Result(usage: usage, unreadableFiles: unreadable, succeeded: succeeded)
     }
+}
+
+/// The node's files under the proc mount.
+enum ProcFile: Int, KeptFileSet {
+    case stat, meminfo
+    /// init's: the host's network namespace (the agent's own is the host's only with hostNetwork).
+    case initNetDev
+    /// The agent's own (`self/net/dev`), where init's is not readable.
+    case ownNetDev
+    case cpuPressure, memoryPressure, ioPressure
+
+    var fileName: String {
+        switch self {
+        case .stat: "stat"
+        case .meminfo: "meminfo"
+        case .initNetDev: "1/net/dev"
+        case .ownNetDev: "net/dev"
+        case .cpuPressure: "pressure/cpu"
+        case .memoryPressure: "pressure/memory"
+        case .ioPressure: "pressure/io"
+        }
+    }
+
+    static let fileNames = allCases.map(\.fileName)
+}
+
+/// The node's files in the root cgroup.
+enum RootCgroupFile: Int, KeptFileSet {
+    case cpuStat, memoryStat, cpuPressure, memoryPressure, ioPressure
+
+    var fileName: String {
+        switch self {
+        case .cpuStat: "cpu.stat"
+        case .memoryStat: "memory.stat"
+        case .cpuPressure: "cpu.pressure"
+        case .memoryPressure: "memory.pressure"
+        case .ioPressure: "io.pressure"
+        }
+    }
+
+    static let fileNames = allCases.map(\.fileName)
 }
 
 /// The node formulas, each with the source it follows.

@@ -65,9 +65,9 @@ final class PodNetworkSampler {
         if entry.hostNetwork == true { return result }
 
         guard let directory = files.directory(
-            procPath + "/" + String(entry.pid) + "/net", files: ["dev"], checksIdentity: procChecksIdentity)
+            procPath + "/" + String(entry.pid) + "/net", of: ProcessNetFile.self, checksIdentity: procChecksIdentity)
         else { return result }
-        switch files.read(0, of: directory, NetDev.parse) {
+        switch files.read(.dev, of: directory, NetDev.parse) {
         case .success(let netDev):
             result.interfaces = netDev.interfaces.filter { $0.name != "lo" }
         case .failure(.notFound), .failure(.vanished):
@@ -109,10 +109,10 @@ final class PodNetworkSampler {
     }
 
     private func firstPID(_ cgroup: String, _ result: inout Result) -> Int32? {
-        guard let directory = files.directory(cgroup, files: ["cgroup.procs"], checksIdentity: cgroupChecksIdentity) else {
+        guard let directory = files.directory(cgroup, of: CgroupProcsFile.self, checksIdentity: cgroupChecksIdentity) else {
             return nil
         }
-        switch files.read(0, of: directory, Self.parseFirstPID) {
+        switch files.read(.procs, of: directory, Self.parseFirstPID) {
         case .success(let pid): return pid
         case .failure(.notFound), .failure(.vanished): return nil
         case .failure: result.unreadableFiles += 1; return nil
@@ -150,4 +150,20 @@ final class PodNetworkSampler {
         guard stat(path, &info) == 0 else { return nil }
         return (UInt64(info.st_dev), UInt64(info.st_ino))
     }
+}
+
+/// A process's `net/dev`: the counters of its network namespace.
+enum ProcessNetFile: Int, KeptFileSet {
+    case dev
+
+    var fileName: String { "dev" }
+    static let fileNames = allCases.map(\.fileName)
+}
+
+/// A cgroup's `cgroup.procs`, read apart from its other files (see `candidateCgroups`).
+enum CgroupProcsFile: Int, KeptFileSet {
+    case procs
+
+    var fileName: String { "cgroup.procs" }
+    static let fileNames = allCases.map(\.fileName)
 }

@@ -262,29 +262,59 @@ enum Slot: Equatable {
     }
 }
 
-/// The keys a parser looks for, matched against a line's key bytes without allocating.
-struct KeyTable: Sendable {
-    private let keys: [StaticString]
+/// The keys of a keyed kernel file, one case each: the case's raw value is its slot (cases in
+/// order from 0), `name` its text in the file. A parser reads its values by case, never by a
+/// position, so adding a key is one case (the compiler then asks for its name) and a field.
+protocol FileKey: CaseIterable, RawRepresentable, Sendable where RawValue == Int {
+    var name: StaticString { get }
+}
+
+/// The values of a keyed file's keys found by one scan, by key. Inline: no allocation per parse
+/// (memory.stat is parsed for every cgroup at every scrape).
+struct KeyedSlots<Key: FileKey> {
+    /// The most keys a file's key enum may have.
+    static var capacity: Int { 32 }
+    private var slots = InlineArray<32, Slot>(repeating: .unseen)
+
+    @inline(__always) subscript(key: Key) -> Slot {
+        get { slots[key.rawValue] }
+        set { slots[key.rawValue] = newValue }
+    }
+
+    /// The key's value, or nil when it was absent, repeated or bad.
+    @inline(__always) func number(_ key: Key) -> UInt64? { slots[key.rawValue].number }
+}
+
+/// The keys a parser looks for (all of `Key`, or some of them), matched against a line's key
+/// bytes without allocating.
+struct KeyTable<Key: FileKey>: Sendable {
+    private let keys: [Key]
+    private let names: [StaticString]
     /// Key indices grouped by key length: a line's key is compared only with keys of its length
     /// (memory.stat has ~50 lines a file and kubemeter reads it for every cgroup).
     private let byLength: [[Int]]
 
-    init(_ keys: [StaticString]) {
+    init(_ keys: [Key] = Array(Key.allCases)) {
+        for (offset, key) in Key.allCases.enumerated() {
+            precondition(key.rawValue == offset, "\(Key.self): raw values must run 0, 1, 2, ... in case order")
+        }
+        precondition(Key.allCases.count <= KeyedSlots<Key>.capacity, "\(Key.self): more keys than KeyedSlots holds")
         self.keys = keys
-        let longest = keys.map(\.utf8CodeUnitCount).max() ?? 0
+        names = keys.map(\.name)
+        let longest = names.map(\.utf8CodeUnitCount).max() ?? 0
         var byLength = [[Int]](repeating: [], count: longest + 1)
-        for (i, key) in keys.enumerated() { byLength[key.utf8CodeUnitCount].append(i) }
+        for (i, name) in names.enumerated() { byLength[name.utf8CodeUnitCount].append(i) }
         self.byLength = byLength
     }
 
     var count: Int { keys.count }
 
     @inline(__always)
-    func index(of span: ByteSpan, in bytes: UnsafeRawBufferPointer) -> Int? {
+    func key(of span: ByteSpan, in bytes: UnsafeRawBufferPointer) -> Key? {
         let length = span.count
         guard length > 0, length < byLength.count else { return nil }
-        for i in byLength[length] where bytes.matches(span, keys[i]) {
-            return i
+        for i in byLength[length] where bytes.matches(span, names[i]) {
+            return keys[i]
         }
         return nil
     }
@@ -302,11 +332,11 @@ enum FlatKeyedFile {
     /// With `stoppingWhenAllSeen`, the scan ends at the line that gives the last key of `table` a
     /// value: for a caller that needs a few keys near the top of a long file (a repeat of one of
     /// them further down then goes unnoticed; the kernel writes each key once).
-    static func scan(
-        _ bytes: UnsafeRawBufferPointer, file: String, keys table: KeyTable, stoppingWhenAllSeen: Bool = false
-    ) throws(ParseError) -> (slots: [Slot], malformedLines: Int) {
+    static func scan<Key>(
+        _ bytes: UnsafeRawBufferPointer, file: String, keys table: KeyTable<Key>, stoppingWhenAllSeen: Bool = false
+    ) throws(ParseError) -> (slots: KeyedSlots<Key>, malformedLines: Int) {
         if bytes.isBlankFile { throw ParseError(file: file, reason: .empty) }
-        var slots = [Slot](repeating: .unseen, count: table.count)
+        var slots = KeyedSlots<Key>()
         var malformed = 0
         var unseen = table.count
         var lines = LineReader(bytes)
@@ -317,10 +347,10 @@ enum FlatKeyedFile {
                 malformed += 1
                 continue
             }
-            guard let index = table.index(of: key, in: bytes) else { continue }
+            guard let known = table.key(of: key, in: bytes) else { continue }
             let single = fields.next() == nil
-            let firstTime = slots[index] == .unseen
-            if !slots[index].record(single ? DecimalText.uint64(bytes, value) : nil) {
+            let firstTime = slots[known] == .unseen
+            if !slots[known].record(single ? DecimalText.uint64(bytes, value) : nil) {
                 malformed += 1
             }
             if firstTime {

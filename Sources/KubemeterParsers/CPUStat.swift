@@ -32,16 +32,31 @@ public struct CPUStat: KernelFile, Equatable, Sendable {
         self.malformedLines = malformedLines
     }
 
-    private static let keys = KeyTable([
-        "usage_usec", "user_usec", "system_usec", "nr_periods", "nr_throttled", "throttled_usec",
-        "nr_bursts", "burst_usec",
-    ])
+    enum Key: Int, FileKey {
+        case usageUsec, userUsec, systemUsec, nrPeriods, nrThrottled, throttledUsec, nrBursts, burstUsec
+
+        var name: StaticString {
+            switch self {
+            case .usageUsec: "usage_usec"
+            case .userUsec: "user_usec"
+            case .systemUsec: "system_usec"
+            case .nrPeriods: "nr_periods"
+            case .nrThrottled: "nr_throttled"
+            case .throttledUsec: "throttled_usec"
+            case .nrBursts: "nr_bursts"
+            case .burstUsec: "burst_usec"
+            }
+        }
+    }
+
+    private static let keys = KeyTable<Key>()
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CPUStat {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
         return CPUStat(
-            usageUsec: s[0].number, userUsec: s[1].number, systemUsec: s[2].number,
-            nrPeriods: s[3].number, nrThrottled: s[4].number, throttledUsec: s[5].number,
-            nrBursts: s[6].number, burstUsec: s[7].number, malformedLines: malformed)
+            usageUsec: s.number(.usageUsec), userUsec: s.number(.userUsec), systemUsec: s.number(.systemUsec),
+            nrPeriods: s.number(.nrPeriods), nrThrottled: s.number(.nrThrottled),
+            throttledUsec: s.number(.throttledUsec), nrBursts: s.number(.nrBursts), burstUsec: s.number(.burstUsec),
+            malformedLines: malformed)
     }
 }

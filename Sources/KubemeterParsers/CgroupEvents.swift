@@ -14,7 +14,18 @@ public struct CgroupEvents: KernelFile, Equatable, Sendable {
         self.malformedLines = malformedLines
     }
 
-    private static let keys = KeyTable(["populated", "frozen"])
+    enum Key: Int, FileKey {
+        case populated, frozen
+
+        var name: StaticString {
+            switch self {
+            case .populated: "populated"
+            case .frozen: "frozen"
+            }
+        }
+    }
+
+    private static let keys = KeyTable<Key>()
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CgroupEvents {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
@@ -29,8 +40,8 @@ public struct CgroupEvents: KernelFile, Equatable, Sendable {
                 return nil
             }
         }
-        events.populated = flag(s[0])
-        events.frozen = flag(s[1])
+        events.populated = flag(s[.populated])
+        events.frozen = flag(s[.frozen])
         return events
     }
 }

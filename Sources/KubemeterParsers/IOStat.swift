@@ -44,7 +44,22 @@ public struct IOStat: KernelFile, Equatable, Sendable {
         self.malformedLines = malformedLines
     }
 
-    private static let keys = KeyTable(["rbytes", "wbytes", "rios", "wios", "dbytes", "dios"])
+    enum Key: Int, FileKey {
+        case rbytes, wbytes, rios, wios, dbytes, dios
+
+        var name: StaticString {
+            switch self {
+            case .rbytes: "rbytes"
+            case .wbytes: "wbytes"
+            case .rios: "rios"
+            case .wios: "wios"
+            case .dbytes: "dbytes"
+            case .dios: "dios"
+            }
+        }
+    }
+
+    private static let keys = KeyTable<Key>()
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> IOStat {
         var devices: [IOStatDevice] = []
@@ -59,25 +74,15 @@ public struct IOStat: KernelFile, Equatable, Sendable {
                 malformed += 1
                 continue
             }
-            var slots: (Slot, Slot, Slot, Slot, Slot, Slot) = (.unseen, .unseen, .unseen, .unseen, .unseen, .unseen)
+            var slots = KeyedSlots<Key>()
             var lineIsClean = true
             while let field = fields.next() {
                 guard let (key, value) = NestedKey.split(bytes, field) else {
                     lineIsClean = false
                     continue
                 }
-                guard let index = keys.index(of: key, in: bytes) else { continue }
-                let number = DecimalText.uint64(bytes, value)
-                let ok: Bool
-                switch index {
-                case 0: ok = slots.0.record(number)
-                case 1: ok = slots.1.record(number)
-                case 2: ok = slots.2.record(number)
-                case 3: ok = slots.3.record(number)
-                case 4: ok = slots.4.record(number)
-                default: ok = slots.5.record(number)
-                }
-                if !ok { lineIsClean = false }
+                guard let known = keys.key(of: key, in: bytes) else { continue }
+                if !slots[known].record(DecimalText.uint64(bytes, value)) { lineIsClean = false }
             }
             let id = UInt64(major) << 32 | UInt64(minor)
             if !seen.insert(id) {
@@ -86,9 +91,9 @@ public struct IOStat: KernelFile, Equatable, Sendable {
             }
             if !lineIsClean { malformed += 1 }
             devices.append(IOStatDevice(
-                major: major, minor: minor, rbytes: slots.0.number, wbytes: slots.1.number,
-                rios: slots.2.number, wios: slots.3.number, dbytes: slots.4.number,
-                dios: slots.5.number))
+                major: major, minor: minor, rbytes: slots.number(.rbytes), wbytes: slots.number(.wbytes),
+                rios: slots.number(.rios), wios: slots.number(.wios), dbytes: slots.number(.dbytes),
+                dios: slots.number(.dios)))
         }
         if !repeated.isEmpty {
             let ambiguous = Set(repeated)

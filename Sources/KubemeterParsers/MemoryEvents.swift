@@ -26,12 +26,27 @@ public struct MemoryEvents: KernelFile, Equatable, Sendable {
         self.malformedLines = malformedLines
     }
 
-    private static let keys = KeyTable(["low", "high", "max", "oom", "oom_kill", "oom_group_kill"])
+    enum Key: Int, FileKey {
+        case low, high, max, oom, oomKill, oomGroupKill
+
+        var name: StaticString {
+            switch self {
+            case .low: "low"
+            case .high: "high"
+            case .max: "max"
+            case .oom: "oom"
+            case .oomKill: "oom_kill"
+            case .oomGroupKill: "oom_group_kill"
+            }
+        }
+    }
+
+    private static let keys = KeyTable<Key>()
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryEvents {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
         return MemoryEvents(
-            low: s[0].number, high: s[1].number, max: s[2].number, oom: s[3].number,
-            oomKill: s[4].number, oomGroupKill: s[5].number, malformedLines: malformed)
+            low: s.number(.low), high: s.number(.high), max: s.number(.max), oom: s.number(.oom),
+            oomKill: s.number(.oomKill), oomGroupKill: s.number(.oomGroupKill), malformedLines: malformed)
     }
 }

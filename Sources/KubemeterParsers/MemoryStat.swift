@@ -70,34 +70,68 @@ public struct MemoryStat: KernelFile, Equatable, Sendable {
         self.malformedLines = malformedLines
     }
 
-    private static let keys = KeyTable([
-        "anon", "file", "kernel", "kernel_stack", "pagetables", "sock", "shmem", "file_mapped",
-        "file_dirty", "file_writeback", "swapcached", "anon_thp", "inactive_anon", "active_anon",
-        "inactive_file", "active_file", "unevictable", "slab_reclaimable", "slab_unreclaimable",
-        "slab", "pgfault", "pgmajfault", "workingset_refault_anon", "workingset_refault_file",
-    ])
+    /// The keys read, named as the struct's fields; `name` is the kernel's spelling.
+    enum Key: Int, FileKey {
+        case anon, file, kernel, kernelStack, pagetables, sock, shmem, fileMapped, fileDirty
+        case fileWriteback, swapcached, anonThp, inactiveAnon, activeAnon, inactiveFile, activeFile
+        case unevictable, slabReclaimable, slabUnreclaimable, slab, pgfault, pgmajfault
+        case workingsetRefaultAnon, workingsetRefaultFile
 
-    private static let workingSetKeys = KeyTable(["anon", "file", "inactive_file"])
+        var name: StaticString {
+            switch self {
+            case .anon: "anon"
+            case .file: "file"
+            case .kernel: "kernel"
+            case .kernelStack: "kernel_stack"
+            case .pagetables: "pagetables"
+            case .sock: "sock"
+            case .shmem: "shmem"
+            case .fileMapped: "file_mapped"
+            case .fileDirty: "file_dirty"
+            case .fileWriteback: "file_writeback"
+            case .swapcached: "swapcached"
+            case .anonThp: "anon_thp"
+            case .inactiveAnon: "inactive_anon"
+            case .activeAnon: "active_anon"
+            case .inactiveFile: "inactive_file"
+            case .activeFile: "active_file"
+            case .unevictable: "unevictable"
+            case .slabReclaimable: "slab_reclaimable"
+            case .slabUnreclaimable: "slab_unreclaimable"
+            case .slab: "slab"
+            case .pgfault: "pgfault"
+            case .pgmajfault: "pgmajfault"
+            case .workingsetRefaultAnon: "workingset_refault_anon"
+            case .workingsetRefaultFile: "workingset_refault_file"
+            }
+        }
+    }
+
+    private static let keys = KeyTable<Key>()
+
+    private static let workingSetKeys = KeyTable<Key>([.anon, .file, .inactiveFile])
 
     /// Only what the working set needs (`anon`, `file`, `inactive_file`; every other field nil),
     /// reading no further than the line of the last of them: on 6.x kernels line 23 of about 50.
     /// For /metrics/resource, which reads `memory.stat` of every cgroup for this alone.
     public static func parseWorkingSet(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryStat {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: workingSetKeys, stoppingWhenAllSeen: true)
-        return MemoryStat(anon: s[0].number, file: s[1].number, inactiveFile: s[2].number, malformedLines: malformed)
+        return MemoryStat(anon: s.number(.anon), file: s.number(.file), inactiveFile: s.number(.inactiveFile), malformedLines: malformed)
     }
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryStat {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
         return MemoryStat(
-            anon: s[0].number, file: s[1].number, kernel: s[2].number,
-            kernelStack: s[3].number, pagetables: s[4].number, sock: s[5].number,
-            shmem: s[6].number, fileMapped: s[7].number, fileDirty: s[8].number,
-            fileWriteback: s[9].number, swapcached: s[10].number, anonThp: s[11].number,
-            inactiveAnon: s[12].number, activeAnon: s[13].number, inactiveFile: s[14].number,
-            activeFile: s[15].number, unevictable: s[16].number, slabReclaimable: s[17].number,
-            slabUnreclaimable: s[18].number, slab: s[19].number, pgfault: s[20].number,
-            pgmajfault: s[21].number, workingsetRefaultAnon: s[22].number,
-            workingsetRefaultFile: s[23].number, malformedLines: malformed)
+            anon: s.number(.anon), file: s.number(.file), kernel: s.number(.kernel),
+            kernelStack: s.number(.kernelStack), pagetables: s.number(.pagetables), sock: s.number(.sock),
+            shmem: s.number(.shmem), fileMapped: s.number(.fileMapped), fileDirty: s.number(.fileDirty),
+            fileWriteback: s.number(.fileWriteback), swapcached: s.number(.swapcached),
+            anonThp: s.number(.anonThp), inactiveAnon: s.number(.inactiveAnon),
+            activeAnon: s.number(.activeAnon), inactiveFile: s.number(.inactiveFile),
+            activeFile: s.number(.activeFile), unevictable: s.number(.unevictable),
+            slabReclaimable: s.number(.slabReclaimable), slabUnreclaimable: s.number(.slabUnreclaimable),
+            slab: s.number(.slab), pgfault: s.number(.pgfault), pgmajfault: s.number(.pgmajfault),
+            workingsetRefaultAnon: s.number(.workingsetRefaultAnon),
+            workingsetRefaultFile: s.number(.workingsetRefaultFile), malformedLines: malformed)
     }
 }

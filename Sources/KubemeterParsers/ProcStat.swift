@@ -72,7 +72,22 @@ public struct ProcStat: KernelFile, Equatable, Sendable {
         self.malformedLines = malformedLines
     }
 
-    private static let scalarKeys = KeyTable(["btime", "ctxt", "processes", "procs_running", "procs_blocked"])
+    /// The one-number lines (the `cpu*` lines are read apart).
+    enum ScalarKey: Int, FileKey {
+        case btime, ctxt, processes, procsRunning, procsBlocked
+
+        var name: StaticString {
+            switch self {
+            case .btime: "btime"
+            case .ctxt: "ctxt"
+            case .processes: "processes"
+            case .procsRunning: "procs_running"
+            case .procsBlocked: "procs_blocked"
+            }
+        }
+    }
+
+    private static let scalarKeys = KeyTable<ScalarKey>()
 
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> ProcStat {
         if bytes.isBlankFile { throw ParseError(file: fileName, reason: .empty) }
@@ -80,7 +95,7 @@ public struct ProcStat: KernelFile, Equatable, Sendable {
         var totalSeen = false
         var totalRejected = false
         var ambiguousCPUs: Set<Int> = []
-        var scalars: (Slot, Slot, Slot, Slot, Slot) = (.unseen, .unseen, .unseen, .unseen, .unseen)
+        var scalars = KeyedSlots<ScalarKey>()
         var malformed = 0
 
         var lines = LineReader(bytes)
@@ -117,7 +132,7 @@ public struct ProcStat: KernelFile, Equatable, Sendable {
                 }
                 // "cpu" followed by letters: a key this parser does not know.
             }
-            guard let index = scalarKeys.index(of: key, in: bytes) else {
+            guard let scalar = scalarKeys.key(of: key, in: bytes) else {
                 if fields.next() == nil { malformed += 1 }  // a lone word is no line of this file
                 continue
             }
@@ -125,21 +140,13 @@ public struct ProcStat: KernelFile, Equatable, Sendable {
             if let value = fields.next(), fields.next() == nil {
                 number = DecimalText.uint64(bytes, value)
             }
-            let ok: Bool
-            switch index {
-            case 0: ok = scalars.0.record(number)
-            case 1: ok = scalars.1.record(number)
-            case 2: ok = scalars.2.record(number)
-            case 3: ok = scalars.3.record(number)
-            default: ok = scalars.4.record(number)
-            }
-            if !ok { malformed += 1 }
+            if !scalars[scalar].record(number) { malformed += 1 }
         }
-        stat.bootTime = scalars.0.number
-        stat.contextSwitches = scalars.1.number
-        stat.processesCreated = scalars.2.number
-        stat.procsRunning = scalars.3.number
-        stat.procsBlocked = scalars.4.number
+        stat.bootTime = scalars.number(.btime)
+        stat.contextSwitches = scalars.number(.ctxt)
+        stat.processesCreated = scalars.number(.processes)
+        stat.procsRunning = scalars.number(.procsRunning)
+        stat.procsBlocked = scalars.number(.procsBlocked)
         stat.malformedLines = malformed
         return stat
     }
