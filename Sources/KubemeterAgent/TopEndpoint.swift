@@ -47,7 +47,7 @@ struct TopEndpoint: Sendable {
         var current = flight.collection(notStartedBefore: request.arrivalNanoseconds)
         current.doneRendering()
         var previous = flight.collection(before: current)
-        let held = previous.flatMap { TopRates.seconds(from: $0.snapshot, to: current.snapshot) }
+        let held = previous.flatMap { Formulas.seconds(from: $0.snapshot, to: current.snapshot) }
         if let held, held >= Self.shortestInterval, held <= Self.longestInterval {
             table.note = "(since the previous collection)"
         } else {

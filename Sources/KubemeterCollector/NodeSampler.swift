@@ -41,25 +41,23 @@ struct NodeSampler {
         // /proc/stat: node_cpu_seconds_total needs it by mode; /metrics/resource only as fallback.
         let procStat = scope == .full ? value(.stat, of: proc, ProcStat.parse) : nil
         if let usec = value(.cpuStat, of: root, CPUStat.parse)?.usageUsec {
-            usage.cpuUsageSeconds = Double(usec) / 1e6
+            usage.cpuUsageSeconds = Formulas.cpuUsageSeconds(usageUsec: usec)
             usage.cpuSource = .rootCgroupCPUStat
         } else if let total = (procStat ?? value(.stat, of: proc, ProcStat.parse))?.total {
-            usage.cpuUsageSeconds = Double(NodeFormulas.busyTicks(total)) / ticksPerSecond
+            usage.cpuUsageSeconds = Double(Formulas.nodeCPUBusyTicks(total)) / ticksPerSecond
             usage.cpuSource = .procStat
         }
 
         let meminfo = value(.meminfo, of: proc, Meminfo.parse)
         let rootMemory = value(.memoryStat, of: root, MemoryStat.parser(for: scope))
-        if let rootMemory, let bytes = NodeFormulas.workingSet(rootMemoryStat: rootMemory) {
+        if let rootMemory, let bytes = Formulas.nodeWorkingSetBytes(rootMemoryStat: rootMemory) {
             usage.memoryWorkingSetBytes = bytes
             usage.memorySource = .rootCgroupMemoryStat
-        } else if let meminfo, let bytes = NodeFormulas.workingSet(meminfo: meminfo) {
+        } else if let meminfo, let bytes = Formulas.nodeWorkingSetBytes(meminfo: meminfo) {
             usage.memoryWorkingSetBytes = bytes
             usage.memorySource = .procMeminfo
         }
-        if let meminfo, let total = meminfo.swapTotal, let free = meminfo.swapFree {
-            usage.swapUsageBytes = total > free ? total - free : 0
-        }
+        usage.swapUsageBytes = meminfo.flatMap(Formulas.nodeSwapUsageBytes(meminfo:))
 
         if scope == .full {
             // For /metrics/cadvisor's node_* families. `<proc>/net/dev` is `self/net/dev`: the
@@ -119,32 +117,4 @@ enum RootCgroupFile: Int, KeptFileSet {
     }
 
     static let fileNames = allCases.map(\.fileName)
-}
-
-/// The node formulas, each with the source it follows.
-public enum NodeFormulas {
-    /// Busy time as the kernel's root cgroup counts it (kernel/cgroup/rstat.c,
-    /// `root_cgroup_cputime`): user + nice + system + irq + softirq. Idle and iowait are not
-    /// usage; guest time is already inside user and nice. Steal is time the hypervisor gave to
-    /// others: 6.1 kernels added it to the root's `usage_usec`, current ones do not (measured on
-    /// 6.18: `usage_usec` = `user_usec` + `system_usec` = user + nice + system + irq + softirq of
-    /// `/proc/stat` to the tick, with 41 s of steal left out), nor does cgroup v1's `cpuacct.usage`.
-    public static func busyTicks(_ t: CPUTimes) -> UInt64 {
-        t.user &+ t.nice &+ t.system &+ t.irq &+ t.softirq
-    }
-
-    /// The root cgroup's usage as opencontainers/cgroups fs2/memory.go `rootStatsFromMeminfo`
-    /// takes it (the root has no `memory.current`): `anon + file` from the root `memory.stat`;
-    /// cAdvisor then subtracts `inactive_file`.
-    public static func workingSet(rootMemoryStat s: MemoryStat) -> UInt64? {
-        guard let anon = s.anon, let file = s.file else { return nil }
-        return ResourceFormulas.workingSet(usage: anon &+ file, inactiveFile: s.inactiveFile ?? 0)
-    }
-
-    /// The fallback where the v2 tree has no memory controller (hybrid hosts): runc's earlier
-    /// `statsFromMeminfo` usage, MemTotal - MemFree, less `Inactive(file)`.
-    public static func workingSet(meminfo m: Meminfo) -> UInt64? {
-        guard let total = m.memTotal, let free = m.memFree, total >= free else { return nil }
-        return ResourceFormulas.workingSet(usage: total - free, inactiveFile: m.inactiveFile ?? 0)
-    }
 }

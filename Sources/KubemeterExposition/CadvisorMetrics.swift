@@ -79,7 +79,7 @@ public struct CadvisorMetricsRenderer: Sendable {
                 }
             }))
         }
-        func seconds(_ usec: UInt64?) -> Double? { usec.map { Double($0) / 1e6 } }
+        func seconds(_ usec: UInt64?) -> Double? { usec.map(Formulas.seconds(microseconds:)) }
         func number(_ n: UInt64?) -> Double? { n.map { Double($0) } }
         /// cAdvisor writes CFS counters only for a cgroup with a quota.
         func throttling(_ s: CgroupSample, _ value: (CPUStat) -> Double?) -> Double? {
@@ -95,7 +95,7 @@ public struct CadvisorMetricsRenderer: Sendable {
         single(F.cfsThrottledSeconds) { s in throttling(s) { seconds($0.throttledUsec) } }
         single(F.specCPUPeriod) { number($0.cpuMax?.periodUsec) }
         single(F.specCPUQuota) { number($0.cpuMax?.quotaUsec) }
-        single(F.specCPUShares) { s in s.cpuWeight.flatMap(CadvisorFormulas.shares(weight:)).map { Double($0) } }
+        single(F.specCPUShares) { s in s.cpuWeight.flatMap(Formulas.cpuShares(weight:)).map { Double($0) } }
         single(F.memoryUsage) { number($0.memoryCurrent) }
         single(F.memoryWorkingSet) { number($0.memoryWorkingSetBytes) }
         single(F.memoryRSS) { number($0.memoryStat?.anon) }
@@ -103,7 +103,7 @@ public struct CadvisorMetricsRenderer: Sendable {
         single(F.memoryMappedFile) { number($0.memoryStat?.fileMapped) }
         single(F.memorySwap) { number($0.swapCurrent) }
         single(F.memoryMaxUsage) { number($0.memoryPeak) }
-        single(F.specMemoryLimit) { s in s.memoryMax.map { CadvisorFormulas.memoryLimit($0) } }
+        single(F.specMemoryLimit) { s in s.memoryMax.map { Formulas.cadvisorMemoryLimitBytes($0) } }
         single(F.oomEvents) { number($0.memoryEvents?.oom) }
         single(F.oomKills) { number($0.memoryEvents?.oomKill) }
         single(F.processes) { number($0.pidsCurrent) }
@@ -208,23 +208,6 @@ public struct CadvisorMetricsRenderer: Sendable {
         static let txPackets = Family(name: "container_network_transmit_packets_total", type: "counter", help: "Cumulative count of packets transmitted")
         static let txErrors = Family(name: "container_network_transmit_errors_total", type: "counter", help: "Cumulative count of errors encountered while transmitting")
         static let txDropped = Family(name: "container_network_transmit_packets_dropped_total", type: "counter", help: "Cumulative count of packets dropped while transmitting")
-    }
-}
-
-/// The conversions cAdvisor applies, each documented in docs/metrics.md.
-public enum CadvisorFormulas {
-    /// cgroup v2 `cpu.weight` (1-10000) back to v1 shares as cAdvisor does
-    /// (container/common/helpers.go): 2 + (weight - 1) * 262142 / 9999, integer arithmetic.
-    public static func shares(weight: UInt64) -> UInt64? {
-        guard weight >= 1, weight <= 10_000 else { return nil }
-        return 2 + (weight - 1) * 262_142 / 9_999
-    }
-
-    /// `memory.max` as cAdvisor reports it: "max" (and any value above 2^62, the kernel's
-    /// rounded "unlimited") is 0.
-    public static func memoryLimit(_ limit: CgroupLimit) -> Double {
-        guard case .limited(let bytes) = limit, bytes <= 1 << 62 else { return 0 }
-        return Double(bytes)
     }
 }
 

@@ -86,7 +86,7 @@ public struct NodeExporterStyle: Sendable {
                 let name = "node_pressure_\(resource)_\(kind)_seconds_total"
                 families.append((name, { w in
                     w.family(name, type: "counter", help: help)
-                    w.sample(name, value: Double(line.totalUsec) / 1e6)
+                    w.sample(name, value: Formulas.seconds(microseconds: line.totalUsec))
                 }))
             }
         }

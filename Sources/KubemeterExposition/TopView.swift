@@ -34,9 +34,9 @@ public struct TopRow: Sendable, Equatable {
         self.qosClass = qosClass
     }
 
-    public var cpuPercentOfLimit: Double? { TopRates.percent(cpuCores, of: cpuLimitCores) }
+    public var cpuPercentOfLimit: Double? { Formulas.percent(cpuCores, of: cpuLimitCores) }
     public var memoryPercentOfLimit: Double? {
-        TopRates.percent(memoryBytes.map { Double($0) }, of: memoryLimitBytes.map { Double($0) })
+        Formulas.percent(memoryBytes.map { Double($0) }, of: memoryLimitBytes.map { Double($0) })
     }
     /// The highest of the three pressures.
     public var pressure: Double? {
@@ -75,12 +75,12 @@ public struct TopView: Sendable, Equatable {
     public init(current: NodeSnapshot, previous: NodeSnapshot?, options: TopOptions) {
         self.options = options
         timestampMilliseconds = current.timestampMilliseconds
-        let seconds = TopRates.seconds(from: previous, to: current)
+        let seconds = Formulas.seconds(from: previous, to: current)
         intervalSeconds = seconds
         let usable = seconds == nil ? nil : previous
 
         var node = TopNodeSummary()
-        node.cpuCores = TopRates.cores(
+        node.cpuCores = Formulas.cores(
             previousSeconds: usable?.node.cpuUsageSeconds, currentSeconds: current.node.cpuUsageSeconds, seconds: seconds)
         if let count = current.node.procStat?.perCPU.count, count > 0 { node.cpuCount = count }
         node.memoryWorkingSetBytes = current.node.memoryWorkingSetBytes
@@ -88,7 +88,7 @@ public struct TopView: Sendable, Equatable {
         node.cpuPressure = current.node.cpuPressure?.some?.avg10
         node.memoryPressure = current.node.memoryPressure?.some?.avg10
         node.ioPressure = current.node.ioPressure?.some?.avg10
-        if let rates = TopRates.network(
+        if let rates = Formulas.networkRates(
             previous: usable?.node.netDev?.interfaces, current: current.node.netDev?.interfaces, seconds: seconds) {
             node.rxBytesPerSecond = rates.rx
             node.txBytesPerSecond = rates.tx
@@ -119,7 +119,7 @@ public struct TopView: Sendable, Equatable {
                 Self.fill(&row, before?.sample, pod.sample, seconds)
                 row.hostNetwork = pod.hostNetwork
                 if row.hostNetwork != true,
-                   let rates = TopRates.network(previous: before?.network, current: pod.network, seconds: seconds) {
+                   let rates = Formulas.networkRates(previous: before?.network, current: pod.network, seconds: seconds) {
                     row.rxBytesPerSecond = rates.rx
                     row.txBytesPerSecond = rates.tx
                 }
@@ -131,11 +131,11 @@ public struct TopView: Sendable, Equatable {
     }
 
     private static func fill(_ row: inout TopRow, _ previous: CgroupSample?, _ current: CgroupSample, _ seconds: Double?) {
-        row.cpuCores = TopRates.cores(previous: previous, current: current, seconds: seconds)
-        row.cpuLimitCores = TopRates.limitCores(current.cpuMax)
+        row.cpuCores = Formulas.cores(previous: previous, current: current, seconds: seconds)
+        row.cpuLimitCores = Formulas.cpuLimitCores(current.cpuMax)
         row.memoryBytes = current.memoryWorkingSetBytes
-        row.memoryLimitBytes = TopRates.limitBytes(current.memoryMax)
-        row.throttledPercent = seconds == nil ? nil : TopRates.throttledPercent(previous: previous, current: current)
+        row.memoryLimitBytes = Formulas.memoryLimitBytes(current.memoryMax)
+        row.throttledPercent = seconds == nil ? nil : Formulas.throttledPercent(previous: previous, current: current)
         row.oomKills = current.memoryEvents?.oomKill
         row.cpuPressure = current.cpuPressure?.some?.avg10
         row.memoryPressure = current.memoryPressure?.some?.avg10

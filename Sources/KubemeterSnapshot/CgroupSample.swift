@@ -85,7 +85,7 @@ private final class CadvisorBox: Sendable {
 extension CgroupSample {
     /// Cumulative CPU time in core-seconds: `cpu.stat usage_usec` / 1e6 (cAdvisor and the kubelet).
     public var cpuUsageSeconds: Double? {
-        cpu?.usageUsec.map { Double($0) / 1e6 }
+        cpu?.usageUsec.map(Formulas.cpuUsageSeconds(usageUsec:))
     }
 
     /// The kubelet's working set: `memory.current` - `inactive_file`, floored at 0
@@ -99,21 +99,12 @@ extension CgroupSample {
         guard let usage = memoryCurrent, let stat = memoryStat,
               stat.anon != nil || stat.file != nil || stat.inactiveFile != nil
         else { return nil }
-        return ResourceFormulas.workingSet(usage: usage, inactiveFile: stat.inactiveFile ?? 0)
+        return Formulas.workingSetBytes(usage: usage, inactiveFile: stat.inactiveFile ?? 0)
     }
 
     /// The swap limit the kubelet reports as `container_swap_limit_bytes`: `memory.swap.max` when
     /// it is a number; nothing when it is `max` (the kubelet sets no SwapAvailableBytes then).
     public var swapLimitBytes: UInt64? {
-        if case .limited(let bytes) = swapMax { return bytes }
-        return nil
-    }
-}
-
-/// The formulas shared by containers, pods and the node, written once. docs/metrics.md states each.
-public enum ResourceFormulas {
-    /// usage - inactive_file, floored at 0.
-    public static func workingSet(usage: UInt64, inactiveFile: UInt64) -> UInt64 {
-        usage > inactiveFile ? usage - inactiveFile : 0
+        Formulas.swapLimitBytes(swapMax)
     }
 }

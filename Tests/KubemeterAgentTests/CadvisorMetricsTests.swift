@@ -6,19 +6,19 @@ import KubemeterSnapshot
 import Testing
 
 @Test func cpuWeightBecomesCadvisorShares() {
-    #expect(CadvisorFormulas.shares(weight: 1) == 2)
+    #expect(Formulas.cpuShares(weight: 1) == 2)
     // runc writes weight 1 + (1024 - 2) * 9999 / 262142 = 39 for 1024 shares; back: 2 + 38 * 262142 / 9999.
-    #expect(CadvisorFormulas.shares(weight: 39) == 998)
-    #expect(CadvisorFormulas.shares(weight: 100) == 2597)
-    #expect(CadvisorFormulas.shares(weight: 10_000) == 262_144)
-    #expect(CadvisorFormulas.shares(weight: 0) == nil)
-    #expect(CadvisorFormulas.shares(weight: 10_001) == nil)
+    #expect(Formulas.cpuShares(weight: 39) == 998)
+    #expect(Formulas.cpuShares(weight: 100) == 2597)
+    #expect(Formulas.cpuShares(weight: 10_000) == 262_144)
+    #expect(Formulas.cpuShares(weight: 0) == nil)
+    #expect(Formulas.cpuShares(weight: 10_001) == nil)
 }
 
 @Test func unlimitedMemoryIsZeroAsInCadvisor() {
-    #expect(CadvisorFormulas.memoryLimit(.unlimited) == 0)
-    #expect(CadvisorFormulas.memoryLimit(.limited(UInt64(1) << 62 + 4096)) == 0)
-    #expect(CadvisorFormulas.memoryLimit(.limited(268_435_456)) == 268_435_456)
+    #expect(Formulas.cadvisorMemoryLimitBytes(.unlimited) == 0)
+    #expect(Formulas.cadvisorMemoryLimitBytes(.limited(UInt64(1) << 62 + 4096)) == 0)
+    #expect(Formulas.cadvisorMemoryLimitBytes(.limited(268_435_456)) == 268_435_456)
 }
 
 @Test func idIsTheCgroupPathFromTheHierarchyRoot() {

@@ -114,13 +114,13 @@ enum TopFixture {
 @Test func aCounterThatWentDownGivesNoRate() {
     let before = TopFixture.sample(usageUsec: 5_000_000, periods: 10, throttled: 5, quota: 10_000)
     let after = TopFixture.sample(usageUsec: 1_000_000, periods: 2, throttled: 1, quota: 10_000)
-    #expect(TopRates.cores(previous: before, current: after, seconds: 1) == nil)
-    #expect(TopRates.throttledPercent(previous: before, current: after) == nil)
+    #expect(Formulas.cores(previous: before, current: after, seconds: 1) == nil)
+    #expect(Formulas.throttledPercent(previous: before, current: after) == nil)
     let idle = TopFixture.sample(usageUsec: 5_000_000, periods: 10, throttled: 5, quota: 10_000)
-    #expect(TopRates.throttledPercent(previous: before, current: idle) == 0)
+    #expect(Formulas.throttledPercent(previous: before, current: idle) == 0)
     let unlimited = TopFixture.sample(usageUsec: 5_000_000, periods: 0, throttled: 0)
-    #expect(TopRates.throttledPercent(previous: unlimited, current: unlimited) == nil)
-    #expect(TopRates.network(previous: [NetDevInterface(name: "eth0", rxBytes: 10)],
+    #expect(Formulas.throttledPercent(previous: unlimited, current: unlimited) == nil)
+    #expect(Formulas.networkRates(previous: [NetDevInterface(name: "eth0", rxBytes: 10)],
                              current: [NetDevInterface(name: "eth0", rxBytes: 5)], seconds: 1)! == (0, 0))
 }
 
