@@ -52,16 +52,25 @@ public final class Agent: Sendable {
         self.configuration = configuration
         self.logger = logger
         MemoryFootprint.configureAllocator()
-        let flight = SingleFlightCollector(collector: Collector(
+        let collector = Collector(
             paths: configuration.paths, kubepodsPath: configuration.kubepodsPath,
             maximumOpenFiles: Collector.raiseOpenFileLimit(
                 wanted: Collector.defaultMaximumOpenFiles + Collector.defaultMaximumOpenDirectories),
-            logger: logger))
+            logger: logger)
+        let health = AgentHealthRecorder()
+        let flight = SingleFlightCollector(collect: { collector.collect(scope: $0) }) { published in
+            // On the collecting thread, right after the collection: the collector is idle.
+            let files = collector.openFileStatistics
+            let listings = collector.listingStatistics
+            health.record(published, figures: CollectorFigures(
+                openFiles: files.open, uncachedReads: files.uncachedReads,
+                listingsReused: listings.reused, listingsRead: listings.read))
+        }
         let serverBox = ServerBox()
         let router = Router(
             flight: flight, renderer: ResourceMetricsRenderer(sampleTimestamps: configuration.sampleTimestamps),
             cadvisor: CadvisorMetricsRenderer(cgroupRoot: configuration.paths.cgroupPath),
-            httpCounters: { serverBox.counters() })
+            health: health, httpStatistics: { serverBox.statistics() })
         self.flight = flight
         self.router = router
         let server = if let fd = configuration.listeningSocket {
@@ -78,7 +87,7 @@ public final class Agent: Sendable {
         heartbeat = ServiceHeartbeat(periodNanoseconds: period, watchdog: watchdog != nil) { mustCollect in
             let now = MonotonicClock.now()
             let published = mustCollect
-                ? flight.collection(notStartedBefore: now > period ? now - period : 0, scope: .resource).outcome
+                ? flight.withCollection(notStartedBefore: now > period ? now - period : 0, scope: .resource) { $0.outcome }
                 : flight.lastFinished
             return Self.report(published, server: server, now: MonotonicClock.now())
         }
@@ -105,9 +114,10 @@ public final class Agent: Sendable {
     }
 
     private func firstCollection() -> SingleFlightCollector.Outcome {
-        let first = flight.collection(notStartedBefore: 0, scope: .resource)
-        Self.logFirstCollection(first, configuration.paths, logger)
-        return first.outcome
+        flight.withCollection(notStartedBefore: 0, scope: .resource) { first in
+            Self.logFirstCollection(first, configuration.paths, logger)
+            return first.outcome
+        }
     }
 
     /// Tells systemd `STOPPING=1`, stops accepting, finishes in-flight responses within the grace
@@ -172,15 +182,8 @@ private final class ServerBox: Sendable {
 
     func set(_ value: HTTPServer) { reference.withLock { $0.server = value } }
 
-    func counters() -> HTTPCounters {
-        guard let statistics = reference.withLock({ $0.server })?.statistics else { return HTTPCounters() }
-        var counters = HTTPCounters()
-        counters.connectionsAccepted = statistics.connectionsAccepted
-        counters.connectionsRejected = statistics.connectionsRejected
-        counters.requestsHandled = statistics.requestsHandled
-        counters.requestsRejected = statistics.requestsRejected
-        counters.readTimeouts = statistics.readTimeouts
-        counters.writeTimeouts = statistics.writeTimeouts
-        return counters
+    /// The server's counters while it exists.
+    func statistics() -> HTTPServerStatistics? {
+        reference.withLock({ $0.server })?.statistics
     }
 }

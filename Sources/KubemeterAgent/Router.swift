@@ -8,8 +8,10 @@ struct Router: Sendable {
     let renderer: ResourceMetricsRenderer
     /// cAdvisor's `id` label is the cgroup path below this mount.
     var cadvisor = CadvisorMetricsRenderer()
+    /// What `/metrics` reports of the collections.
+    let health: AgentHealthRecorder
     /// The HTTP server's counters, once the server exists.
-    let httpCounters: @Sendable () -> HTTPCounters
+    let httpStatistics: @Sendable () -> HTTPServerStatistics?
 
     static let index = """
         kubemeter: the kubelet's resource metrics, read from the kernel at scrape time.
@@ -33,15 +35,17 @@ struct Router: Sendable {
     func respond(to request: HTTPRequest) -> HTTPResponse {
         switch request.path {
         case "/metrics/resource":
-            let published = flight.collection(notStartedBefore: request.arrivalNanoseconds, scope: .resource)
-            return metrics(published, "resource", for: request) { renderer.render($0) }
+            return flight.withCollection(notStartedBefore: request.arrivalNanoseconds, scope: .resource) { published in
+                metrics(published, "resource", for: request) { renderer.render($0) }
+            }
         case "/metrics/cadvisor":
-            let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
-            return metrics(published, "cadvisor", for: request) { cadvisor.render($0) }
+            return flight.withCollection(notStartedBefore: request.arrivalNanoseconds) { published in
+                metrics(published, "cadvisor", for: request) { cadvisor.render($0) }
+            }
         case "/metrics":
-            var health = flight.health
+            var health = health.current
             health.version = KubemeterVersion.current
-            health.http = httpCounters()
+            health.http = httpStatistics()
             health.process = ProcessFiguresReader.read()
             return metrics(AgentMetricsRenderer().render(health))
         case "/top":
@@ -68,7 +72,6 @@ struct Router: Sendable {
         _ published: SingleFlightCollector.Published, _ key: String, for request: HTTPRequest,
         _ render: (NodeSnapshot) -> [UInt8]
     ) -> HTTPResponse {
-        defer { published.doneRendering() }
         let plain = published.rendering(key, render)
         guard Gzip.isAccepted(by: request.headers["Accept-Encoding"]) else { return metrics(plain) }
         let compressed = published.rendering(key + ".gz") { _ in Gzip.compress(plain) ?? [] }

@@ -1,4 +1,3 @@
-import KubemeterCollector
 import KubemeterSnapshot
 import KubemeterSync
 
@@ -31,10 +30,9 @@ public final class SingleFlightCollector: @unchecked Sendable {
     private var latestFull: Published?
     private var previousFull: Published?
     private var generation: UInt64 = 0
-    private var accumulated = AgentHealth()
-    /// Figures the collector keeps (open files, listings), read after each collection by the
-    /// collecting thread.
-    private let collectorFigures: (() -> (openFiles: Int, uncachedReads: Int, listingsReused: Int, listingsRead: Int))?
+    /// Told of each finished collection by the thread that ran it, before any scrape waiting for
+    /// it is woken (the agent's health accumulates there; the collector may still be read).
+    private let finished: (Published) -> Void
 
     /// How a finished collection went, without its data.
     public struct Outcome: Sendable {
@@ -75,8 +73,8 @@ public final class SingleFlightCollector: @unchecked Sendable {
         /// Says a scrape is done with this collection's renderings. They serve only scrapes that
         /// share the collection: when the last is done they are dropped, so a collection kept
         /// for /top's rates does not also keep its rendering (at 1,000 pods, megabytes) until
-        /// the next one.
-        public func doneRendering() {
+        /// the next one. `withCollection` calls it; nothing else should.
+        func doneRendering() {
             lock.lock()
             users -= 1
             if users <= 0 { renderings = [:] }
@@ -107,33 +105,31 @@ public final class SingleFlightCollector: @unchecked Sendable {
         }
     }
 
-    public convenience init(collector: Collector) {
-        self.init(collect: { collector.collect(scope: $0) }) {
-            let files = collector.openFileStatistics
-            let listings = collector.listingStatistics
-            return (files.open, files.uncachedReads, listings.reused, listings.read)
-        }
-    }
-
-    /// `collect` is never called twice at once.
+    /// `collect` is never called twice at once; `finished` is called after each collection, by
+    /// the thread that ran it, before the scrapes waiting for it are woken.
     public init(
         collect: @escaping (CollectionScope) -> NodeSnapshot,
-        figures: (() -> (openFiles: Int, uncachedReads: Int, listingsReused: Int, listingsRead: Int))? = nil
+        finished: @escaping (Published) -> Void = { _ in }
     ) {
         self.collect = collect
-        self.collectorFigures = figures
+        self.finished = finished
     }
 
-    /// Everything recorded about collections so far.
-    public var health: AgentHealth {
-        lock.lock()
-        defer { lock.unlock() }
-        return accumulated
+    /// `body` with a collection that started at or after `arrivalNanoseconds` (CLOCK_MONOTONIC)
+    /// and read at least `scope`. The collection's renderings serve every scrape inside such a
+    /// call at once and are let go when the last of them returns: the only way to be handed a
+    /// collection, so every handing out is balanced by construction.
+    public func withCollection<Result>(
+        notStartedBefore arrivalNanoseconds: UInt64, scope: CollectionScope = .full,
+        _ body: (Published) throws -> Result
+    ) rethrows -> Result {
+        let published = collection(notStartedBefore: arrivalNanoseconds, scope: scope)
+        defer { published.doneRendering() }
+        return try body(published)
     }
 
-    /// A collection that started at or after `arrivalNanoseconds` (CLOCK_MONOTONIC) and read at
-    /// least `scope`.
-    public func collection(notStartedBefore arrivalNanoseconds: UInt64, scope: CollectionScope = .full) -> Published {
+    /// What `withCollection` hands its body; the caller must call `doneRendering()` once.
+    func collection(notStartedBefore arrivalNanoseconds: UInt64, scope: CollectionScope = .full) -> Published {
         lock.lock()
         while true {
             if let latest, latest.startedNanoseconds >= arrivalNanoseconds, latest.scope >= scope {
@@ -160,15 +156,8 @@ public final class SingleFlightCollector: @unchecked Sendable {
                     generation: number, startedNanoseconds: started,
                     durationNanoseconds: MonotonicClock.now() - started, snapshot: snapshot)
                 published.handedOut()
-                let figures = collectorFigures?()
+                finished(published)
                 lock.lock()
-                accumulated.record(snapshot, seconds: Double(published.durationNanoseconds) / 1e9)
-                if let figures {
-                    accumulated.openFiles = figures.openFiles
-                    accumulated.uncachedReads = UInt64(figures.uncachedReads)
-                    accumulated.listingsReused = UInt64(figures.listingsReused)
-                    accumulated.listingsRead = UInt64(figures.listingsRead)
-                }
                 // Kept only for the scrapes waiting now (each takes it in the loop above).
                 latest = waiting > 0 ? published : nil
                 lastOutcome = published.outcome

@@ -43,31 +43,30 @@ struct TopEndpoint: Sendable {
             }
         }
 
-        // /top renders nothing of a collection's own: each one handed out is done with at once.
-        var current = flight.collection(notStartedBefore: request.arrivalNanoseconds)
-        current.doneRendering()
-        var previous = flight.collection(before: current)
-        let held = previous.flatMap { Formulas.seconds(from: $0.snapshot, to: current.snapshot) }
-        if let held, held >= Self.shortestInterval, held <= Self.longestInterval {
+        // /top renders nothing of a collection's own: each is held only for its snapshot.
+        let first = flight.withCollection(notStartedBefore: request.arrivalNanoseconds) { $0 }
+        let previous = flight.collection(before: first)
+        let held = previous.flatMap { Formulas.seconds(from: $0.snapshot, to: first.snapshot) }
+        let view: TopView
+        if let held, let previous, held >= Self.shortestInterval, held <= Self.longestInterval {
             table.note = "(since the previous collection)"
+            view = TopView(current: first.snapshot, previous: previous.snapshot, options: options)
         } else {
-            previous = current
             usleep(Self.sampleMicroseconds)
-            current = flight.collection(notStartedBefore: MonotonicClock.now())
-            current.doneRendering()
+            let sample = flight.withCollection(notStartedBefore: MonotonicClock.now()) { $0 }
             let reason = held == nil ? "no previous collection" : "previous collection too close or too old"
             table.note = "(a sample taken for this request: \(reason))"
+            view = TopView(current: sample.snapshot, previous: first.snapshot, options: options)
         }
-        let view = TopView(current: current.snapshot, previous: previous?.snapshot, options: options)
         return .text(200, table.render(view))
     }
 
     func pods(_ request: HTTPRequest) -> HTTPResponse {
-        let published = flight.collection(notStartedBefore: request.arrivalNanoseconds)
-        defer { published.doneRendering() }
-        var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: "application/json")
-        return HTTPResponse(status: 200, headers: headers, body: published.rendering("pods") { PodsJSONRenderer().render($0) })
+        flight.withCollection(notStartedBefore: request.arrivalNanoseconds) { published in
+            var headers = HTTPHeaders()
+            headers.add(name: "Content-Type", value: "application/json")
+            return HTTPResponse(status: 200, headers: headers, body: published.rendering("pods") { PodsJSONRenderer().render($0) })
+        }
     }
 
     private static func isTrue(_ value: String) -> Bool {

@@ -1,5 +1,5 @@
 import Dispatch
-import KubemeterAgent
+@testable import KubemeterAgent
 import KubemeterCollector
 import KubemeterSnapshot
 import Synchronization
@@ -62,7 +62,8 @@ private func now() -> UInt64 {
 
 @Test func renderingIsMadeOncePerCollection() {
     let host = TemporaryDirectory()
-    let flight = SingleFlightCollector(collector: Collector(paths: .resolve(hostRoot: host.path)))
+    let collector = Collector(paths: .resolve(hostRoot: host.path))
+    let flight = SingleFlightCollector(collect: { collector.collect(scope: $0) })
     let published = flight.collection(notStartedBefore: 0)
     let calls = Atomic<Int>(0)
     for _ in 0..<3 {
@@ -186,4 +187,35 @@ private func now() -> UInt64 {
     gate.signal()
     done.wait()
     #expect(flight.lastFinished?.generation == first.generation + 1)
+}
+
+/// `withCollection` lets the renderings go when its body returns: the scoped API is what keeps
+/// handing out and giving back balanced.
+@Test func withCollectionDropsRenderingsWhenTheLastBodyReturns() {
+    let flight = SingleFlightCollector { _ in NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: []) }
+    let calls = Atomic<Int>(0)
+    let render: (NodeSnapshot) -> [UInt8] = { _ in calls.add(1, ordering: .relaxed); return [1] }
+    let kept = flight.withCollection(notStartedBefore: 0) { published in
+        _ = published.rendering("x", render)
+        _ = published.rendering("x", render)
+        return published
+    }
+    #expect(calls.load(ordering: .relaxed) == 1, "rendered once while in use")
+    _ = kept.rendering("x", render)
+    #expect(calls.load(ordering: .relaxed) == 2, "rendered anew: the first rendering was let go when the body returned")
+}
+
+/// The `finished` callback sees every collection, once, before the scrape that asked for it gets it.
+@Test func finishedIsToldOfEachCollectionBeforeItIsHandedOut() {
+    let seen = Atomic<Int>(0)
+    let flight = SingleFlightCollector(collect: { _ in NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: []) }) { _ in
+        seen.add(1, ordering: .sequentiallyConsistent)
+    }
+    for expected in 1...3 {
+        let generation = flight.withCollection(notStartedBefore: now()) { published in
+            #expect(seen.load(ordering: .sequentiallyConsistent) == expected)
+            return published.generation
+        }
+        #expect(generation == UInt64(expected))
+    }
 }

@@ -30,7 +30,7 @@ private func get(_ router: Router, _ path: String, _ query: String? = nil) -> (I
 
 @Test func topComputesRatesAgainstThePreviousCollection() {
     let flight = flight()
-    let router = Router(flight: flight, renderer: ResourceMetricsRenderer(sampleTimestamps: false), httpCounters: { HTTPCounters() })
+    let router = Router(flight: flight, renderer: ResourceMetricsRenderer(sampleTimestamps: false), health: AgentHealthRecorder(), httpStatistics: { nil })
     _ = flight.collection(notStartedBefore: monotonicNow())  // step 0, as a Prometheus scrape would
     let (status, body) = get(router, "/top", "sort=name&wide=1")
     #expect(status == 200)
@@ -43,14 +43,14 @@ private func get(_ router: Router, _ path: String, _ query: String? = nil) -> (I
 }
 
 @Test func topRejectsUnknownParameters() {
-    let router = Router(flight: flight(), renderer: ResourceMetricsRenderer(sampleTimestamps: false), httpCounters: { HTTPCounters() })
+    let router = Router(flight: flight(), renderer: ResourceMetricsRenderer(sampleTimestamps: false), health: AgentHealthRecorder(), httpStatistics: { nil })
     #expect(get(router, "/top", "sort=size").0 == 400)
     #expect(get(router, "/top", "width=0").0 == 400)
     #expect(get(router, "/top", "colour=1").0 == 400)
 }
 
 @Test func podsServesTheCollectionAsJSON() {
-    let router = Router(flight: flight(), renderer: ResourceMetricsRenderer(sampleTimestamps: false), httpCounters: { HTTPCounters() })
+    let router = Router(flight: flight(), renderer: ResourceMetricsRenderer(sampleTimestamps: false), health: AgentHealthRecorder(), httpStatistics: { nil })
     let (status, body) = get(router, "/pods")
     #expect(status == 200)
     #expect(body.hasPrefix(#"{"timestamp_ms":1000,"#))

@@ -1,10 +1,9 @@
-import KubemeterSnapshot
+import KubemeterExposition
 
 /// Renders `/metrics`: the agent's own health, in Prometheus client conventions (`process_*`,
 /// `*_build_info`, counters ending in `_total`, base units), like node_exporter's reports on its
 /// own collectors.
-public struct AgentMetricsRenderer: Sendable {
-    public init() {}
+struct AgentMetricsRenderer: Sendable {
 
     struct Family {
         var name: String
@@ -13,7 +12,7 @@ public struct AgentMetricsRenderer: Sendable {
         var samples: [(suffix: String, labels: KeyValuePairs<String, String>, value: Double)]
     }
 
-    public func render(_ h: AgentHealth) -> [UInt8] {
+    func render(_ h: AgentHealth) -> [UInt8] {
         func one(_ name: String, _ type: String, _ help: String, _ value: Double?) -> Family? {
             value.map { Family(name: name, type: type, help: help, samples: [("", [:], $0)]) }
         }
@@ -39,13 +38,19 @@ public struct AgentMetricsRenderer: Sendable {
             one("kubemeter_uncached_reads_total", "counter", "Reads that opened and closed their file because the open-file bound was reached.", Double(h.uncachedReads)),
             Family(name: "kubemeter_directory_listings_total", type: "counter", help: "Directory listings, reused from the last collection or read anew.",
                    samples: [("", ["result": "read"], Double(h.listingsRead)), ("", ["result": "reused"], Double(h.listingsReused))]),
-            Family(name: "kubemeter_http_connections_total", type: "counter", help: "Connections accepted, and those closed at once past the connection limit.",
-                   samples: [("", ["result": "accepted"], Double(h.http.connectionsAccepted - h.http.connectionsRejected)),
-                             ("", ["result": "rejected"], Double(h.http.connectionsRejected))]),
-            Family(name: "kubemeter_http_requests_total", type: "counter", help: "Requests served, and requests refused by the server (400, 405, 408, 413, 414, 431, 505).",
-                   samples: [("", ["result": "handled"], Double(h.http.requestsHandled)), ("", ["result": "rejected"], Double(h.http.requestsRejected))]),
-            Family(name: "kubemeter_http_timeouts_total", type: "counter", help: "Connections cut off by the read or the write timeout.",
-                   samples: [("", ["kind": "read"], Double(h.http.readTimeouts)), ("", ["kind": "write"], Double(h.http.writeTimeouts))]),
+            h.http.map { http in
+                Family(name: "kubemeter_http_connections_total", type: "counter", help: "Connections accepted, and those closed at once past the connection limit.",
+                       samples: [("", ["result": "accepted"], Double(http.connectionsAccepted - http.connectionsRejected)),
+                                 ("", ["result": "rejected"], Double(http.connectionsRejected))])
+            },
+            h.http.map { http in
+                Family(name: "kubemeter_http_requests_total", type: "counter", help: "Requests served, and requests refused by the server (400, 405, 408, 413, 414, 431, 505).",
+                       samples: [("", ["result": "handled"], Double(http.requestsHandled)), ("", ["result": "rejected"], Double(http.requestsRejected))])
+            },
+            h.http.map { http in
+                Family(name: "kubemeter_http_timeouts_total", type: "counter", help: "Connections cut off by the read or the write timeout.",
+                       samples: [("", ["kind": "read"], Double(http.readTimeouts)), ("", ["kind": "write"], Double(http.writeTimeouts))])
+            },
             one("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", p.cpuSeconds),
             one("process_max_fds", "gauge", "Maximum number of open file descriptors.", p.maximumFileDescriptors.map { Double($0) }),
             one("process_open_fds", "gauge", "Number of open file descriptors.", p.openFileDescriptors.map { Double($0) }),
