@@ -33,7 +33,7 @@ let package = Package(
         // Pod discovery: cgroup directory names and CRI log paths -> (namespace, pod, uid, container, id).
         .target(name: "KubemeterDiscovery", dependencies: ["CLinux", "KubemeterHostFiles", "KubemeterSync"]),
         // The snapshot model every renderer reads, and the kubelet's formulas over it.
-        .target(name: "KubemeterSnapshot", dependencies: ["KubemeterParsers"]),
+        .target(name: "KubemeterSnapshot", dependencies: ["KubemeterHostFiles", "KubemeterParsers"]),
         // Reads the host (host roots, file reads) and builds one snapshot per collection.
         .target(
             name: "KubemeterCollector",
@@ -79,7 +79,10 @@ let package = Package(
         .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP"]),
         .testTarget(
             name: "KubemeterAgentTests",
-            dependencies: ["KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterHostFiles", "KubemeterSnapshot", "KubemeterSync", "KubemeterTestSupport"]
+            dependencies: [
+                "KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterHostFiles", "KubemeterSnapshot",
+                "KubemeterSync", "KubemeterTestSupport", .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .testTarget(
             name: "KubemeterSystemdTests",

@@ -10,6 +10,8 @@ struct AgentHealth: Sendable, Equatable {
     var failedCollections: UInt64 = 0
     var collectionSecondsSum: Double = 0
     var lastTimings = CollectionTimings()
+    /// Whether each stage of the last collection read everything it found.
+    var lastStageSucceeded: [CollectionStage: Bool] = [:]
     var lastPods = 0
     var lastContainers = 0
     var lastPodsWithoutLogDirectory = 0
@@ -30,6 +32,9 @@ struct AgentHealth: Sendable, Equatable {
         if snapshot.scrapeFailed { failedCollections += 1 }
         collectionSecondsSum += seconds
         lastTimings = snapshot.timings
+        for stage in CollectionStage.allCases {
+            lastStageSucceeded[stage] = snapshot.problems.succeeded(stage) && !(stage == .node && snapshot.scrapeFailed)
+        }
         lastPods = snapshot.pods.count
         lastContainers = snapshot.pods.reduce(0) { $0 + $1.containers.count }
         lastPodsWithoutLogDirectory = snapshot.problems.podsWithoutLogDirectory

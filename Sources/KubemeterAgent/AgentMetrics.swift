@@ -1,4 +1,5 @@
 import KubemeterExposition
+import KubemeterSnapshot
 
 /// Renders `/metrics`: the agent's own health, in Prometheus client conventions (`process_*`,
 /// `*_build_info`, counters ending in `_total`, base units), like node_exporter's reports on its
@@ -9,25 +10,30 @@ struct AgentMetricsRenderer: Sendable {
         var name: String
         var type: String
         var help: String
-        var samples: [(suffix: String, labels: KeyValuePairs<String, String>, value: Double)]
+        var samples: [(suffix: String, labels: [(String, String)], value: Double)]
     }
 
     func render(_ h: AgentHealth) -> [UInt8] {
         func one(_ name: String, _ type: String, _ help: String, _ value: Double?) -> Family? {
-            value.map { Family(name: name, type: type, help: help, samples: [("", [:], $0)]) }
+            value.map { Family(name: name, type: type, help: help, samples: [("", [], $0)]) }
         }
         let p = h.process
         let families: [Family?] = [
             Family(name: "kubemeter_build_info", type: "gauge", help: "A metric with a constant '1' value labeled by kubemeter's version.",
-                   samples: [("", ["version": h.version], 1)]),
+                   samples: [("", [("version", h.version)], 1)]),
             one("kubemeter_collections_total", "counter", "Collections run since start (one may serve several scrapes).", Double(h.collections)),
             one("kubemeter_collection_failures_total", "counter", "Collections that could read neither the node's CPU nor its memory.", Double(h.failedCollections)),
             Family(name: "kubemeter_collection_duration_seconds", type: "summary", help: "Wall time of collections.",
-                   samples: [("_sum", [:], h.collectionSecondsSum), ("_count", [:], Double(h.collections))]),
+                   samples: [("_sum", [], h.collectionSecondsSum), ("_count", [], Double(h.collections))]),
             Family(name: "kubemeter_collector_last_duration_seconds", type: "gauge", help: "Wall time of each stage of the last collection.",
-                   samples: [("", ["collector": "cgroups"], h.lastTimings.cgroups),
-                             ("", ["collector": "discovery"], h.lastTimings.discovery),
-                             ("", ["collector": "node"], h.lastTimings.node)]),
+                   samples: [("", [("collector", "cgroups")], h.lastTimings.cgroups),
+                             ("", [("collector", "discovery")], h.lastTimings.discovery),
+                             ("", [("collector", "node")], h.lastTimings.node)]),
+            Family(name: "kubemeter_collector_success", type: "gauge",
+                   help: "1 if each stage of the last collection read every file it found (absent and vanished files are no failure), else 0; the log names each file.",
+                   samples: CollectionStage.allCases.map { stage in
+                       ("", [("collector", stage.rawValue)], h.lastStageSucceeded[stage] == false ? 0 : 1)
+                   }),
             one("kubemeter_pods", "gauge", "Pods seen by the last collection.", Double(h.lastPods)),
             one("kubemeter_containers", "gauge", "App containers seen by the last collection.", Double(h.lastContainers)),
             one("kubemeter_pods_without_log_directory", "gauge", "Pod cgroups the last collection could not name (no CRI pod log directory).", Double(h.lastPodsWithoutLogDirectory)),
@@ -37,19 +43,19 @@ struct AgentMetricsRenderer: Sendable {
             one("kubemeter_open_files", "gauge", "Host files and directories kept open between collections.", Double(h.openFiles)),
             one("kubemeter_uncached_reads_total", "counter", "Reads that opened and closed their file because the open-file bound was reached.", Double(h.uncachedReads)),
             Family(name: "kubemeter_directory_listings_total", type: "counter", help: "Directory listings, reused from the last collection or read anew.",
-                   samples: [("", ["result": "read"], Double(h.listingsRead)), ("", ["result": "reused"], Double(h.listingsReused))]),
+                   samples: [("", [("result", "read")], Double(h.listingsRead)), ("", [("result", "reused")], Double(h.listingsReused))]),
             h.http.map { http in
                 Family(name: "kubemeter_http_connections_total", type: "counter", help: "Connections accepted, and those closed at once past the connection limit.",
-                       samples: [("", ["result": "accepted"], Double(http.connectionsAccepted - http.connectionsRejected)),
-                                 ("", ["result": "rejected"], Double(http.connectionsRejected))])
+                       samples: [("", [("result", "accepted")], Double(http.connectionsAccepted - http.connectionsRejected)),
+                                 ("", [("result", "rejected")], Double(http.connectionsRejected))])
             },
             h.http.map { http in
                 Family(name: "kubemeter_http_requests_total", type: "counter", help: "Requests served, and requests refused by the server (400, 405, 408, 413, 414, 431, 505).",
-                       samples: [("", ["result": "handled"], Double(http.requestsHandled)), ("", ["result": "rejected"], Double(http.requestsRejected))])
+                       samples: [("", [("result", "handled")], Double(http.requestsHandled)), ("", [("result", "rejected")], Double(http.requestsRejected))])
             },
             h.http.map { http in
                 Family(name: "kubemeter_http_timeouts_total", type: "counter", help: "Connections cut off by the read or the write timeout.",
-                       samples: [("", ["kind": "read"], Double(http.readTimeouts)), ("", ["kind": "write"], Double(http.writeTimeouts))])
+                       samples: [("", [("kind", "read")], Double(http.readTimeouts)), ("", [("kind", "write")], Double(http.writeTimeouts))])
             },
             one("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", p.cpuSeconds),
             one("process_max_fds", "gauge", "Maximum number of open file descriptors.", p.maximumFileDescriptors.map { Double($0) }),

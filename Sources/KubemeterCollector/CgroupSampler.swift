@@ -44,7 +44,7 @@ struct CgroupSampler {
 
     /// The outcome of sampling one cgroup: a sample, or the cgroup is gone.
     enum Outcome {
-        case sampled(CgroupSample, unreadableFiles: Int)
+        case sampled(CgroupSample, unreadable: [HostFileError])
         case vanished
     }
 
@@ -52,14 +52,14 @@ struct CgroupSampler {
         guard let directory = files.directory(path, of: CgroupFile.self, checksIdentity: checksIdentity) else {
             return .vanished
         }
-        var unreadable = 0
+        var unreadable: [HostFileError] = []
         var vanished = false
         func value<V>(_ file: CgroupFile, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> V) -> V? {
             switch files.read(file, of: directory, parse) {
             case .success(let v): return v
             case .failure(.notFound): return nil
             case .failure(.vanished): vanished = true; return nil
-            case .failure: unreadable += 1; return nil
+            case .failure(let error): unreadable.append(error); return nil
             }
         }
         /// A one-number file (`memory.current`, `pids.current`, ...).
@@ -100,7 +100,7 @@ struct CgroupSampler {
         if vanished || (sample.cpu == nil && access(path, F_OK) != 0) {
             return .vanished
         }
-        return .sampled(sample, unreadableFiles: unreadable)
+        return .sampled(sample, unreadable: unreadable)
     }
 }
 

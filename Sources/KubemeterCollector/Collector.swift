@@ -23,6 +23,7 @@ public final class Collector {
     private let procChecksIdentity: Bool
     private let cgroupChecksIdentity: Bool
     private let logger: Logger
+    private let failureLog = FailureLog()
 
     /// - Parameter maximumOpenFiles: fds kept open between collections at most, files and listed
     ///   directories together (see `defaultMaximumOpenDirectories` for how they share it); past it
@@ -110,7 +111,7 @@ public final class Collector {
             files: files, paths: paths, procChecksIdentity: procChecksIdentity,
             cgroupChecksIdentity: cgroupChecksIdentity, ticksPerSecond: Self.ticksPerSecond
         ).sample(scope: scope)
-        problems.unreadableFiles += node.unreadableFiles
+        for error in node.unreadable { problems.unreadable(error, in: .node) }
         timings.node = lap()
 
         var pods: [PodUsage] = []
@@ -122,10 +123,13 @@ public final class Collector {
                 // cgroup goes and another comes). List everything again and read once more, so
                 // this scrape shows the node as it is now.
                 listings.invalidateAll()
+                // The retry's discovery and cgroup counts replace the first attempt's; what was
+                // vanished or unreadable the first time stays counted.
                 var retryProblems = CollectionProblems()
                 attempt = collectPods(discovery, scope, &retryProblems, &timings)
                 retryProblems.vanishedCgroups += problems.vanishedCgroups
                 retryProblems.unreadableFiles += problems.unreadableFiles
+                for (stage, error) in problems.allFailures where stage == .node { retryProblems.keep(error, in: stage) }
                 problems = retryProblems
             }
             pods = attempt.pods
@@ -135,6 +139,7 @@ public final class Collector {
             scrapeFailed: !node.succeeded, problems: problems)
         snapshot.timings = timings
         snapshot.scope = scope
+        failureLog.log(problems, to: logger, now: MonotonicClock.seconds())
         return snapshot
     }
 
@@ -149,6 +154,7 @@ public final class Collector {
         problems.podsWithoutLogDirectory += report.podCgroupsWithoutLogDirectory
         problems.skippedEntries += report.skippedEntries
         problems.vanishedCgroups += report.vanishedEntries
+        for error in report.failures { problems.keep(error, in: .discovery) }
         let vanishedBefore = problems.vanishedCgroups
         var pods: [PodUsage] = []
         pods.reserveCapacity(report.pods.count)
@@ -166,7 +172,7 @@ public final class Collector {
             problems.vanishedCgroups += 1
             return nil
         }
-        problems.unreadableFiles += podUnreadable
+        for error in podUnreadable { problems.unreadable(error, in: .cgroups) }
         var containers: [ContainerUsage] = []
         containers.reserveCapacity(pod.containers.count)
         for container in pod.containers {
@@ -174,7 +180,7 @@ public final class Collector {
             case .vanished:
                 problems.vanishedCgroups += 1
             case .sampled(let sample, let unreadable):
-                problems.unreadableFiles += unreadable
+                for error in unreadable { problems.unreadable(error, in: .cgroups) }
                 containers.append(ContainerUsage(
                     name: container.name, id: container.id, runtime: container.runtime.rawValue,
                     cgroupPath: container.cgroupPath, sample: sample,
@@ -188,7 +194,7 @@ public final class Collector {
             let network = networks.sample(pod)
             usage.network = network.interfaces
             usage.hostNetwork = network.hostNetwork
-            problems.unreadableFiles += network.unreadableFiles
+            for error in network.unreadable { problems.unreadable(error, in: .cgroups) }
         }
         return usage
     }
@@ -219,5 +225,39 @@ public final class Collector {
     public var listingStatistics: (reused: Int, read: Int) {
         let s = listings.statistics
         return (s.hits, s.misses)
+    }
+}
+
+/// Logs each host file or directory that could not be read, once per path and `interval`: an
+/// operator who sees `kubemeter_files_unreadable_total` rise learns which file and why, without a
+/// line per scrape from a file that stays unreadable.
+final class FailureLog {
+    /// A path that keeps failing is logged again after this.
+    static let interval = 600.0
+    /// At most this many lines a collection; the rest are summed up in one more.
+    static let linesPerCollection = 8
+    /// Paths remembered at most (a node churning through broken cgroups must not grow this).
+    static let maximumRemembered = 4_096
+    private var lastLogged: [String: Double] = [:]
+
+    func log(_ problems: CollectionProblems, to logger: Logger, now: Double) {
+        var logged = 0
+        var held = 0
+        for (stage, error) in problems.allFailures {
+            if let last = lastLogged[error.path], now - last < Self.interval { continue }
+            guard logged < Self.linesPerCollection else {
+                held += 1
+                continue
+            }
+            if lastLogged.count >= Self.maximumRemembered { lastLogged = lastLogged.filter { now - $0.value < Self.interval } }
+            lastLogged[error.path] = now
+            logged += 1
+            logger.warning("cannot read a host file; its values are left out", metadata: [
+                "stage": "\(stage.rawValue)", "path": "\(error.path)", "error": "\(error)",
+            ])
+        }
+        if held > 0 {
+            logger.warning("more host files cannot be read", metadata: ["count": "\(held)", "next": "at the next collections"])
+        }
     }
 }

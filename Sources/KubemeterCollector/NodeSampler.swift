@@ -17,13 +17,13 @@ struct NodeSampler {
 
     struct Result {
         var usage: NodeUsage
-        var unreadableFiles: Int
+        var unreadable: [HostFileError]
         /// False when neither source of node CPU nor of node memory could be read.
         var succeeded: Bool
     }
 
     func sample(scope: CollectionScope) -> Result {
-        var unreadable = 0
+        var unreadable: [HostFileError] = []
         let proc = files.directory(paths.procPath, of: ProcFile.self, checksIdentity: procChecksIdentity)
         let root = paths.cgroupPath.flatMap {
             files.directory($0, of: RootCgroupFile.self, checksIdentity: cgroupChecksIdentity)
@@ -33,7 +33,7 @@ struct NodeSampler {
             switch files.read(file, of: directory, parse) {
             case .success(let v): return v
             case .failure(.notFound): return nil
-            case .failure: unreadable += 1; return nil
+            case .failure(let error): unreadable.append(error); return nil
             }
         }
 
@@ -74,7 +74,7 @@ struct NodeSampler {
             usage.ioPressure = value(.ioPressure, of: root, Pressure.parse) ?? value(.ioPressure, of: proc, Pressure.parse)
         }
         let succeeded = usage.cpuUsageSeconds != nil || usage.memoryWorkingSetBytes != nil
-        return Result(usage: usage, unreadableFiles: unreadable, succeeded: succeeded)
+        return Result(usage: usage, unreadable: unreadable, succeeded: succeeded)
     }
 }
 

@@ -18,7 +18,7 @@ final class PodNetworkSampler {
     struct Result {
         var interfaces: [NetDevInterface]?
         var hostNetwork: Bool?
-        var unreadableFiles = 0
+        var unreadable: [HostFileError] = []
     }
 
     private struct Known {
@@ -72,8 +72,8 @@ final class PodNetworkSampler {
             result.interfaces = netDev.interfaces.filter { $0.name != "lo" }
         case .failure(.notFound), .failure(.vanished):
             break
-        case .failure:
-            result.unreadableFiles += 1
+        case .failure(let error):
+            result.unreadable.append(error)
         }
         return result
     }
@@ -115,7 +115,7 @@ final class PodNetworkSampler {
         switch files.read(.procs, of: directory, Self.parseFirstPID) {
         case .success(let pid): return pid
         case .failure(.notFound), .failure(.vanished): return nil
-        case .failure: result.unreadableFiles += 1; return nil
+        case .failure(let error): result.unreadable.append(error); return nil
         }
     }
 

@@ -29,6 +29,7 @@ struct ContainerLogIndex {
         do {
             entries = try fileSystem.entries(directory)
         } catch {
+            counters.recordRoot(error)
             return
         }
         for entry in entries {

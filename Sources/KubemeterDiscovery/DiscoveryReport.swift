@@ -1,3 +1,5 @@
+import KubemeterHostFiles
+
 /// The result of one `PodDiscovery.discover()`: the pods found, and counts of what was passed over.
 public struct DiscoveryReport: Sendable {
     /// Sorted by namespace, name, UID.
@@ -13,6 +15,9 @@ public struct DiscoveryReport: Sendable {
     public var skippedEntries: Int
     /// Directories or links that vanished (ENOENT, ENODEV, ENOTDIR) between listing and reading: churn.
     public var vanishedEntries: Int
+    /// Directories and links that could not be read for a reason other than vanishing (the
+    /// first few), with the path and errno: what an operator needs to fix a posture.
+    public var failures: [HostFileError] = []
 
     public init(
         pods: [DiscoveredPod] = [], kubepodsPath: String? = nil, podCgroupsWithoutLogDirectory: Int = 0,

@@ -37,7 +37,11 @@ struct KubepodsRootFinder {
                     children = try fileSystem.subdirectories(directory)
                 } catch {
                     // The mount itself missing is not churn; a vanished directory further down is.
-                    if directory != cgroupRoot, case .vanished = error { counters.vanishedEntries += 1 }
+                    if directory == cgroupRoot {
+                        counters.recordRoot(error)
+                    } else {
+                        counters.record(error)
+                    }
                     continue
                 }
                 counters.vanishedEntries += children.vanishedEntries

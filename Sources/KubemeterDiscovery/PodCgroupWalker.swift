@@ -29,6 +29,7 @@ struct PodCgroupWalker {
         do {
             top = try fileSystem.subdirectories(kubepodsRoot)
         } catch {
+            counters.recordRoot(error)
             return nil
         }
         counters.vanishedEntries += top.vanishedEntries

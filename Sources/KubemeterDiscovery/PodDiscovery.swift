@@ -117,10 +117,12 @@ public struct PodDiscovery: Sendable {
     }
 
     private func report(pods: [DiscoveredPod], kubepodsPath: String?, _ counters: DiscoveryCounters) -> DiscoveryReport {
-        DiscoveryReport(
+        var report = DiscoveryReport(
             pods: pods, kubepodsPath: kubepodsPath,
             podCgroupsWithoutLogDirectory: counters.podCgroupsWithoutLogDirectory,
             skippedEntries: counters.skippedEntries, vanishedEntries: counters.vanishedEntries)
+        report.failures = counters.failures
+        return report
     }
 }
 

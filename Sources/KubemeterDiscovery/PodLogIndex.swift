@@ -11,6 +11,7 @@ struct PodLogIndex {
         do {
             entries = try fileSystem.entries(directory)
         } catch {
+            counters.recordRoot(error)
             return
         }
         // Sorted so that the rare duplicate UID resolves the same way every time.

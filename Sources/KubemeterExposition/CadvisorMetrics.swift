@@ -164,7 +164,7 @@ public struct CadvisorMetricsRenderer: Sendable {
         if let extra {
             pairs.insert(extra, at: pairs.firstIndex { $0.0 > extra.0 } ?? pairs.count)
         }
-        return LabelText.set(pairs)
+        return PrometheusTextWriter.labelSet(pairs)
     }
 
     /// The families, with cAdvisor's HELP verbatim (and ours where cAdvisor has none).
@@ -208,29 +208,5 @@ public struct CadvisorMetricsRenderer: Sendable {
         static let txPackets = Family(name: "container_network_transmit_packets_total", type: "counter", help: "Cumulative count of packets transmitted")
         static let txErrors = Family(name: "container_network_transmit_errors_total", type: "counter", help: "Cumulative count of errors encountered while transmitting")
         static let txDropped = Family(name: "container_network_transmit_packets_dropped_total", type: "counter", help: "Cumulative count of packets dropped while transmitting")
-    }
-}
-
-/// Label sets built at run time (`PrometheusTextWriter.labelSet` takes a literal).
-enum LabelText {
-    static func set(_ pairs: [(String, String)]) -> [UInt8] {
-        var bytes: [UInt8] = [UInt8(ascii: "{")]
-        bytes.reserveCapacity(256)
-        for (i, (name, value)) in pairs.enumerated() {
-            if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            bytes.append(contentsOf: name.utf8)
-            bytes.append(contentsOf: "=\"".utf8)
-            for byte in value.utf8 {
-                switch byte {
-                case UInt8(ascii: "\\"): bytes.append(contentsOf: "\\\\".utf8)
-                case UInt8(ascii: "\n"): bytes.append(contentsOf: "\\n".utf8)
-                case UInt8(ascii: "\""): bytes.append(contentsOf: "\\\"".utf8)
-                default: bytes.append(byte)
-                }
-            }
-            bytes.append(UInt8(ascii: "\""))
-        }
-        bytes.append(UInt8(ascii: "}"))
-        return bytes
     }
 }

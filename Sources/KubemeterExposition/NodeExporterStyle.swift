@@ -39,7 +39,7 @@ public struct NodeExporterStyle: Sendable {
             families.append(("node_cpu_seconds_total", { w in
                 w.family("node_cpu_seconds_total", type: "counter", help: "Seconds the CPUs spent in each mode.")
                 for (mode, ticks) in modes {
-                    w.sample("node_cpu_seconds_total", labelSet: LabelText.set([("mode", mode)]), value: Double(ticks) / ticksPerSecond)
+                    w.sample("node_cpu_seconds_total", labelSet: PrometheusTextWriter.labelSet([("mode", mode)]), value: Double(ticks) / ticksPerSecond)
                 }
             }))
         }
@@ -66,7 +66,7 @@ public struct NodeExporterStyle: Sendable {
                 families.append((name, { w in
                     w.family(name, type: "counter", help: "Network device statistic \(stat).")
                     for i in sorted {
-                        w.sample(name, labelSet: LabelText.set([("device", i.name)]), value: Double(value(i)))
+                        w.sample(name, labelSet: PrometheusTextWriter.labelSet([("device", i.name)]), value: Double(value(i)))
                     }
                 }))
             }

@@ -19,38 +19,19 @@ public struct PrometheusTextWriter {
 
     /// One sample. `labels` must already be sorted by name, as the kubelet's client writes them.
     public mutating func sample(
-        _ name: String, labels: KeyValuePairs<String, String> = [:], value: Double, timestampMilliseconds: Int64? = nil
+        _ name: String, labels: [(String, String)] = [], value: Double, timestampMilliseconds: Int64? = nil
     ) {
-        bytes.append(contentsOf: name.utf8)
-        if !labels.isEmpty {
-            bytes.append(UInt8(ascii: "{"))
-            var first = true
-            for (label, labelValue) in labels {
-                if !first { bytes.append(UInt8(ascii: ",")) }
-                first = false
-                append(label, "=\"")
-                appendEscaped(labelValue, escapeQuotes: true)
-                bytes.append(UInt8(ascii: "\""))
-            }
-            bytes.append(UInt8(ascii: "}"))
-        }
-        bytes.append(UInt8(ascii: " "))
-        GoFloatFormat.append(value, to: &bytes)
-        if let timestampMilliseconds {
-            bytes.append(UInt8(ascii: " "))
-            bytes.append(contentsOf: String(timestampMilliseconds).utf8)
-        }
-        bytes.append(UInt8(ascii: "\n"))
+        sample(name, labelSet: labels.isEmpty ? [] : Self.labelSet(labels), value: value,
+               timestampMilliseconds: timestampMilliseconds)
     }
 
     /// `{name="value",...}` for `labels` (sorted by name), made once and reused across families.
-    public static func labelSet(_ labels: KeyValuePairs<String, String>) -> [UInt8] {
+    /// The one place label values are escaped.
+    public static func labelSet(_ labels: [(String, String)]) -> [UInt8] {
         var w = PrometheusTextWriter(reservingCapacity: 128)
         w.bytes.append(UInt8(ascii: "{"))
-        var first = true
-        for (label, labelValue) in labels {
-            if !first { w.bytes.append(UInt8(ascii: ",")) }
-            first = false
+        for (index, (label, labelValue)) in labels.enumerated() {
+            if index > 0 { w.bytes.append(UInt8(ascii: ",")) }
             w.append(label, "=\"")
             w.appendEscaped(labelValue, escapeQuotes: true)
             w.bytes.append(UInt8(ascii: "\""))

@@ -67,11 +67,11 @@ public struct ResourceMetricsRenderer: Sendable {
                 rows.append(Row(
                     pod: p, container: c, key: (container.name, pod.namespace, pod.name),
                     labels: PrometheusTextWriter.labelSet(
-                        ["container": container.name, "namespace": pod.namespace, "pod": pod.name])))
+                        [("container", container.name), ("namespace", pod.namespace), ("pod", pod.name)])))
             }
         }
         rows.sort { $0.key < $1.key }
-        let podLabels = kept.map { PrometheusTextWriter.labelSet(["namespace": pods[$0].namespace, "pod": pods[$0].name]) }
+        let podLabels = kept.map { PrometheusTextWriter.labelSet([("namespace", pods[$0].namespace), ("pod", pods[$0].name)]) }
 
         var w = PrometheusTextWriter(reservingCapacity: 256 + rows.count * 600 + kept.count * 400)
         func containerFamily(_ f: Family, timestamped: Bool = true, _ value: (ContainerUsage) -> Double?) {

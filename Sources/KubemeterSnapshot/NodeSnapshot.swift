@@ -1,3 +1,4 @@
+import KubemeterHostFiles
 import KubemeterParsers
 
 /// One collection of the whole node: the single model every renderer reads.
@@ -139,18 +140,53 @@ public struct ContainerUsage: Sendable, Equatable {
     }
 }
 
+/// The stages of a collection, each reported on its own (node_exporter's collectors' way).
+public enum CollectionStage: String, Sendable, CaseIterable {
+    /// `/proc` and the root cgroup.
+    case node
+    /// Pod discovery (cgroup tree and CRI log paths).
+    case discovery
+    /// Every pod and container cgroup, and each pod's network.
+    case cgroups
+}
+
 /// Counts of what a collection skipped. Nothing here fails a scrape.
 public struct CollectionProblems: Sendable, Equatable {
     /// Cgroups that disappeared between discovery and reading (pod churn).
     public var vanishedCgroups = 0
     /// Files present but unreadable or unparsable (each left out, counted here).
     public var unreadableFiles = 0
+    /// Why files or directories could not be read, by stage: the first
+    /// `maximumFailuresKept` of each (the counts above have them all).
+    public private(set) var failures: [CollectionStage: [HostFileError]] = [:]
+    public static let maximumFailuresKept = 16
     /// Pod cgroups whose namespace and name no CRI log directory gives.
     public var podsWithoutLogDirectory = 0
     /// Cgroup or log directory names that looked wrong and were ignored.
     public var skippedEntries = 0
 
     public init() {}
+
+    /// A file of `stage` present but unreadable or unparsable: counted, and kept with why.
+    public mutating func unreadable(_ error: HostFileError, in stage: CollectionStage) {
+        unreadableFiles += 1
+        keep(error, in: stage)
+    }
+
+    /// A failure already counted elsewhere (discovery counts its own): kept with why.
+    public mutating func keep(_ error: HostFileError, in stage: CollectionStage) {
+        if failures[stage, default: []].count < Self.maximumFailuresKept { failures[stage, default: []].append(error) }
+    }
+
+    /// Whether `stage` read everything it found (vanished cgroups and absent files are no failure).
+    public func succeeded(_ stage: CollectionStage) -> Bool {
+        failures[stage]?.isEmpty ?? true
+    }
+
+    /// Every failure kept, with its stage.
+    public var allFailures: [(stage: CollectionStage, error: HostFileError)] {
+        CollectionStage.allCases.flatMap { stage in (failures[stage] ?? []).map { (stage, $0) } }
+    }
 }
 
 /// Wall time each stage of one collection took, in seconds.

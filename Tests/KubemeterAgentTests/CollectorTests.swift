@@ -1,7 +1,13 @@
 import KubemeterCollector
 import KubemeterParsers
 import KubemeterSnapshot
+import KubemeterSync
+import Logging
 import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 @Test func nodeFromRootCgroupFiles() {
     let host = TemporaryDirectory()
@@ -54,4 +60,47 @@ import Testing
     #expect(snapshot.node.memoryWorkingSetBytes == UInt64(700 * 1024))
     #expect(snapshot.problems.unreadableFiles >= 1)
     #expect(!snapshot.scrapeFailed)
+}
+
+/// A file that is there but cannot be read is named, with why, and fails its stage alone; the
+/// failure log names it once, not at every collection.
+@Test func anUnreadableFileIsNamedAndFailsOnlyItsStage() throws {
+    let host = TemporaryDirectory()
+    host.write("sys/fs/cgroup/unified/cgroup.controllers", "\n")
+    host.write("proc/stat", "cpu  100 20 30 4000 5 6 7 8 0 0\ncpu0 1 1 1 1 1 1 1 1 0 0\nbtime 1\n")
+    host.makeDirectory(host.path + "/proc/meminfo")  // read(2) of a directory: EISDIR
+    let lines = RecordedLogLines()
+    let logger = Logger(label: "test") { _ in lines }
+    let collector = Collector(paths: .resolve(hostRoot: host.path), logger: logger)
+    let snapshot = collector.collect()
+    #expect(snapshot.node.cpuUsageSeconds != nil, "the rest of the node is read")
+    #expect(!snapshot.problems.succeeded(.node))
+    #expect(snapshot.problems.succeeded(.discovery) && snapshot.problems.succeeded(.cgroups))
+    let failure = try #require(snapshot.problems.failures[.node]?.first)
+    #expect(failure == .io(path: host.path + "/proc/meminfo", errno: EISDIR))
+    #expect(snapshot.problems.unreadableFiles == 1)
+    _ = collector.collect()
+    let logged = lines.messages.filter { $0.contains("/proc/meminfo") }
+    #expect(logged.count == 1, "logged once for two collections: \(lines.messages)")
+    #expect(logged.first?.contains("Is a directory") == true)
+}
+
+/// Collects what a logger is told, one line each: message and metadata.
+final class RecordedLogLines: LogHandler, @unchecked Sendable {
+    private let lock = ConditionLock()
+    private var recorded: [String] = []
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let fields = (event.metadata ?? [:]).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+        lock.withLock { recorded.append("\(event.message) \(fields.joined(separator: " "))") }
+    }
+
+    var messages: [String] { lock.withLock { recorded } }
 }

@@ -103,7 +103,7 @@ private let snapshot = NodeSnapshot(
 
 @Test func labelValuesAreEscaped() {
     var w = PrometheusTextWriter()
-    w.sample("m", labels: ["a": "x\"y\\z\nw"], value: 1)
+    w.sample("m", labels: [("a", "x\"y\\z\nw")], value: 1)
     #expect(String(decoding: w.bytes, as: UTF8.self) == "m{a=\"x\\\"y\\\\z\\nw\"} 1\n")
 }
 
