@@ -3,6 +3,15 @@
 // -> renderers -> HTTP server / CLI. Each arrow is a target dependency below.
 import PackageDescription
 
+/// swift-log's strictness, on every Swift target: each module says what it imports and what it
+/// exposes (`package import` where a declaration crosses targets), members come only from
+/// modules imported in the same file, and existential types are spelled `any`.
+let strict: [SwiftSetting] = [
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
 let package = Package(
     name: "kubemeter",
     platforms: [.macOS(.v15)],
@@ -26,33 +35,35 @@ let package = Package(
         // Linux headers the Glibc module lacks (statfs, file system magic numbers, O_PATH, mallopt).
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // Pure parsers, one per kernel file: bytes in, typed values out. No I/O, no Foundation.
-        .target(name: "KubemeterParsers"),
+        .target(name: "KubemeterParsers", swiftSettings: strict),
         // The host's files: paths, directory listings, kept-open files re-read with pread, the one
         // error every read of the host gives, and what kind of file system a path is on.
-        .target(name: "KubemeterHostFiles", dependencies: ["CLinux", "KubemeterParsers"]),
+        .target(name: "KubemeterHostFiles", dependencies: ["CLinux", "KubemeterParsers"], swiftSettings: strict),
         // Pod discovery: cgroup directory names and CRI log paths -> (namespace, pod, uid, container, id).
-        .target(name: "KubemeterDiscovery", dependencies: ["CLinux", "KubemeterHostFiles", "KubemeterSync"]),
+        .target(name: "KubemeterDiscovery", dependencies: ["CLinux", "KubemeterHostFiles", "KubemeterSync"], swiftSettings: strict),
         // The snapshot model every renderer reads, and the kubelet's formulas over it.
-        .target(name: "KubemeterSnapshot", dependencies: ["KubemeterHostFiles", "KubemeterParsers"]),
+        .target(name: "KubemeterSnapshot", dependencies: ["KubemeterHostFiles", "KubemeterParsers"], swiftSettings: strict),
         // Reads the host (host roots, file reads) and builds one snapshot per collection.
         .target(
             name: "KubemeterCollector",
             dependencies: [
                 "KubemeterParsers", "KubemeterHostFiles", "KubemeterDiscovery", "KubemeterSnapshot", "KubemeterSync", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         // Renderers: Prometheus text exposition (and later tables and JSON).
-        .target(name: "KubemeterExposition", dependencies: ["KubemeterSnapshot", "CZlib"]),
+        .target(name: "KubemeterExposition", dependencies: ["KubemeterSnapshot", "CZlib"], swiftSettings: strict),
         // A Mutex that ThreadSanitizer can follow (shared by the server, systemd and the tests).
-        .target(name: "KubemeterSync"),
+        .target(name: "KubemeterSync", swiftSettings: strict),
         // A small HTTP/1.1 server on POSIX sockets.
-        .target(name: "KubemeterHTTP", dependencies: ["KubemeterSync"]),
+        .target(name: "KubemeterHTTP", dependencies: ["KubemeterSync"], swiftSettings: strict),
         // systemd integration (readiness, watchdog, socket activation) and the swift-log handlers
         // (logfmt, JSON, journald).
         .target(
             name: "KubemeterSystemd",
-            dependencies: ["CSystemd", "KubemeterSync", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CSystemd", "KubemeterSync", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
         ),
         // The agent: routes, single-flight collection, wiring of all of the above.
         .target(
@@ -60,7 +71,8 @@ let package = Package(
             dependencies: [
                 "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP", "KubemeterSync", "KubemeterSystemd", "CLinux",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         // The command line: `kubemeter serve|snapshot|version`. Thin by design.
         .executableTarget(
@@ -70,23 +82,26 @@ let package = Package(
                 "KubemeterSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         // What the test targets share: driving shared/tools/fake-node, reading what it wrote.
-        .target(name: "KubemeterTestSupport", path: "Tests/KubemeterTestSupport"),
-        .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers"], exclude: ["Fixtures"]),
-        .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery", "KubemeterHostFiles", "KubemeterTestSupport"]),
-        .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP"]),
+        .target(name: "KubemeterTestSupport", path: "Tests/KubemeterTestSupport", swiftSettings: strict),
+        .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery", "KubemeterHostFiles", "KubemeterTestSupport"], swiftSettings: strict),
+        .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP"], swiftSettings: strict),
         .testTarget(
             name: "KubemeterAgentTests",
             dependencies: [
                 "KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterHostFiles", "KubemeterSnapshot",
                 "KubemeterSync", "KubemeterTestSupport", .product(name: "Logging", package: "swift-log"),
-            ]
+            ],
+            swiftSettings: strict
         ),
         .testTarget(
             name: "KubemeterSystemdTests",
-            dependencies: ["KubemeterSystemd", "KubemeterSync", "KubemeterTestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["KubemeterSystemd", "KubemeterSync", "KubemeterTestSupport", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict
         ),
     ],
     swiftLanguageModes: [.v6]

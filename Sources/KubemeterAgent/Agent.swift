@@ -1,31 +1,31 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
-import CLinux
-import KubemeterCollector
-import KubemeterExposition
-import KubemeterHTTP
-import KubemeterSnapshot
-import KubemeterSync
-import KubemeterSystemd
-import Logging
-import Synchronization
+package import CLinux
+package import KubemeterCollector
+package import KubemeterExposition
+package import KubemeterHTTP
+package import KubemeterSnapshot
+package import KubemeterSync
+package import KubemeterSystemd
+package import Logging
+package import Synchronization
 
 /// Everything `kubemeter serve` needs to know.
-public struct AgentConfiguration: Sendable {
-    public var paths: HostPaths
+package struct AgentConfiguration: Sendable {
+    package var paths: HostPaths
     /// The kubepods cgroup, relative to the cgroup mount; nil = found by discovery.
-    public var kubepodsPath: String?
-    public var sampleTimestamps: Bool
-    public var http: HTTPServerConfiguration
+    package var kubepodsPath: String?
+    package var sampleTimestamps: Bool
+    package var http: HTTPServerConfiguration
     /// A socket already listening (systemd socket activation); nil = bind `http.listenAddress`.
-    public var listeningSocket: Int32?
+    package var listeningSocket: Int32?
     /// How long responses in flight may take to finish after SIGTERM.
-    public var shutdownGracePeriodSeconds: Double
+    package var shutdownGracePeriodSeconds: Double
     /// Time between `STATUS=` updates when systemd has no watchdog for us (with one, half its timeout).
-    public var statusIntervalSeconds: Double
+    package var statusIntervalSeconds: Double
 
-    public init(paths: HostPaths, kubepodsPath: String? = nil, sampleTimestamps: Bool = false, http: HTTPServerConfiguration,
+    package init(paths: HostPaths, kubepodsPath: String? = nil, sampleTimestamps: Bool = false, http: HTTPServerConfiguration,
                 listeningSocket: Int32? = nil, shutdownGracePeriodSeconds: Double = 5, statusIntervalSeconds: Double = 10) {
         self.paths = paths
         self.kubepodsPath = kubepodsPath
@@ -38,8 +38,8 @@ public struct AgentConfiguration: Sendable {
 }
 
 /// The running agent: an HTTP server whose scrapes each get a fresh, shared collection.
-public final class Agent: Sendable {
-    public let configuration: AgentConfiguration
+package final class Agent: Sendable {
+    package let configuration: AgentConfiguration
     private let flight: SingleFlightCollector
     private let router: Router
     private let server: HTTPServer
@@ -48,7 +48,7 @@ public final class Agent: Sendable {
 
     /// Binds the listening socket, or adopts the one systemd passed (so a bad address fails here,
     /// before anything is announced).
-    public init(configuration: AgentConfiguration, logger: Logger) throws(HTTPServerError) {
+    package init(configuration: AgentConfiguration, logger: Logger) throws(HTTPServerError) {
         self.configuration = configuration
         self.logger = logger
         MemoryFootprint.configureAllocator()
@@ -94,11 +94,11 @@ public final class Agent: Sendable {
     }
 
     /// The address actually bound (the real port when port 0 was asked).
-    public var boundAddress: ListenAddress { server.boundAddress }
+    package var boundAddress: ListenAddress { server.boundAddress }
 
     /// Serves until `shutdown` is called. Runs one collection first, so that readiness and the
     /// log say at once whether this host can be read.
-    public func run() {
+    package func run() {
         // Only its outcome outlives this line: a collection held across `server.run()` would keep
         // its whole snapshot for the life of the process (2.7 MB at 1,000 pods; massif found it).
         let first = firstCollection()
@@ -122,7 +122,7 @@ public final class Agent: Sendable {
 
     /// Tells systemd `STOPPING=1`, stops accepting, finishes in-flight responses within the grace
     /// period (default: the configuration's), and makes `run` return.
-    public func shutdown(gracePeriodSeconds: Double? = nil) {
+    package func shutdown(gracePeriodSeconds: Double? = nil) {
         heartbeat.stop()
         server.shutdown(gracePeriodSeconds: gracePeriodSeconds ?? configuration.shutdownGracePeriodSeconds)
     }
@@ -143,7 +143,7 @@ public final class Agent: Sendable {
     }
 
     /// Answers one request without a socket (tests, and `kubemeter snapshot`).
-    public func respond(to request: HTTPRequest) -> HTTPResponse {
+    package func respond(to request: HTTPRequest) -> HTTPResponse {
         router.respond(to: request)
     }
 

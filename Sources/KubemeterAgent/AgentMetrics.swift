@@ -1,5 +1,6 @@
 import KubemeterExposition
 import KubemeterSnapshot
+import KubemeterHTTP
 
 /// Renders `/metrics`: the agent's own health, in Prometheus client conventions (`process_*`,
 /// `*_build_info`, counters ending in `_total`, base units), like node_exporter's reports on its

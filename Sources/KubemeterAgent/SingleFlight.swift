@@ -1,5 +1,5 @@
-import KubemeterSnapshot
-import KubemeterSync
+package import KubemeterSnapshot
+package import KubemeterSync
 
 /// Runs at most one collection at a time and shares it among the scrapes that wait for it, while
 /// never handing a scrape data read before the scrape arrived.
@@ -7,7 +7,7 @@ import KubemeterSync
 /// A scrape that arrives while a collection runs waits for it to end and then joins the next one
 /// (the running one started before it arrived); every scrape waiting at that point shares that
 /// next collection. So N scrapes arriving together cost at most two collections, not N.
-public final class SingleFlightCollector: @unchecked Sendable {
+package final class SingleFlightCollector: @unchecked Sendable {
     // @unchecked: `collect` is called only by the thread that set `collecting` under the lock
     // (so the non-thread-safe Collector behind it is never used twice at once); every other
     // field is read and written under `lock`.
@@ -35,25 +35,25 @@ public final class SingleFlightCollector: @unchecked Sendable {
     private let finished: (Published) -> Void
 
     /// How a finished collection went, without its data.
-    public struct Outcome: Sendable {
-        public let generation: UInt64
-        public let startedNanoseconds: UInt64
-        public let durationNanoseconds: UInt64
-        public let scrapeFailed: Bool
-        public let pods: Int
-        public let containers: Int
+    package struct Outcome: Sendable {
+        package let generation: UInt64
+        package let startedNanoseconds: UInt64
+        package let durationNanoseconds: UInt64
+        package let scrapeFailed: Bool
+        package let pods: Int
+        package let containers: Int
     }
 
     /// A finished collection, and the renderings made of it (so concurrent scrapes of the same
     /// endpoint render once).
-    public final class Published: @unchecked Sendable {
+    package final class Published: @unchecked Sendable {
         // @unchecked: `renderings` is guarded by `lock`; the rest is immutable.
-        public let generation: UInt64
-        public let startedNanoseconds: UInt64
-        public let durationNanoseconds: UInt64
-        public let snapshot: NodeSnapshot
-        public var scope: CollectionScope { snapshot.scope }
-        public var outcome: Outcome {
+        package let generation: UInt64
+        package let startedNanoseconds: UInt64
+        package let durationNanoseconds: UInt64
+        package let snapshot: NodeSnapshot
+        package var scope: CollectionScope { snapshot.scope }
+        package var outcome: Outcome {
             Outcome(
                 generation: generation, startedNanoseconds: startedNanoseconds, durationNanoseconds: durationNanoseconds,
                 scrapeFailed: snapshot.scrapeFailed, pods: snapshot.pods.count,
@@ -95,7 +95,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
         }
 
         /// The rendering called `key`, made by `render` the first time it is asked for.
-        public func rendering(_ key: String, _ render: (NodeSnapshot) -> [UInt8]) -> [UInt8] {
+        package func rendering(_ key: String, _ render: (NodeSnapshot) -> [UInt8]) -> [UInt8] {
             lock.lock()
             defer { lock.unlock() }
             if let bytes = renderings[key] { return bytes }
@@ -107,7 +107,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
 
     /// `collect` is never called twice at once; `finished` is called after each collection, by
     /// the thread that ran it, before the scrapes waiting for it are woken.
-    public init(
+    package init(
         collect: @escaping (CollectionScope) -> NodeSnapshot,
         finished: @escaping (Published) -> Void = { _ in }
     ) {
@@ -119,7 +119,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
     /// and read at least `scope`. The collection's renderings serve every scrape inside such a
     /// call at once and are let go when the last of them returns: the only way to be handed a
     /// collection, so every handing out is balanced by construction.
-    public func withCollection<Result>(
+    package func withCollection<Result>(
         notStartedBefore arrivalNanoseconds: UInt64, scope: CollectionScope = .full,
         _ body: (Published) throws -> Result
     ) rethrows -> Result {
@@ -179,7 +179,7 @@ public final class SingleFlightCollector: @unchecked Sendable {
 
     /// The `.full` collection published just before the `.full` collection `published`, while it
     /// is still held (only the last two are).
-    public func collection(before published: Published) -> Published? {
+    package func collection(before published: Published) -> Published? {
         lock.lock()
         defer { lock.unlock() }
         guard let latestFull, latestFull.generation == published.generation else { return nil }
@@ -187,21 +187,21 @@ public final class SingleFlightCollector: @unchecked Sendable {
     }
 
     /// The last finished collection while scrapes that waited for it have yet to take it.
-    public var lastCollection: Published? {
+    package var lastCollection: Published? {
         lock.lock()
         defer { lock.unlock() }
         return latest
     }
 
     /// The last `.full` collection, kept (without its renderings) for `GET /top`'s rates.
-    public var lastFullCollection: Published? {
+    package var lastFullCollection: Published? {
         lock.lock()
         defer { lock.unlock() }
         return latestFull
     }
 
     /// How the last finished collection went, if any, also while the next one runs.
-    public var lastFinished: Outcome? {
+    package var lastFinished: Outcome? {
         lock.lock()
         defer { lock.unlock() }
         return lastOutcome

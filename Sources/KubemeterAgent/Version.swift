@@ -1,4 +1,4 @@
 /// kubemeter's version, printed by `kubemeter version`.
-public enum KubemeterVersion {
-    public static let current = "0.1.0"
+package enum KubemeterVersion {
+    package static let current = "0.1.0"
 }

@@ -1,20 +1,20 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
-import KubemeterDiscovery
-import KubemeterHostFiles
-import KubemeterParsers
-import KubemeterSnapshot
-import KubemeterSync
-import Logging
+package import KubemeterDiscovery
+package import KubemeterHostFiles
+package import KubemeterParsers
+package import KubemeterSnapshot
+package import KubemeterSync
+package import Logging
 
 /// Builds one `NodeSnapshot` per call to `collect()`, reading every file at that moment.
 ///
 /// Between collections it keeps file descriptors open (`KeptOpenFiles`) and directory listings
 /// (`ListingCache`), so a steady node costs one `pread` per file and one `fstat` per directory.
 /// Not thread-safe: the agent runs one collection at a time (single flight) and shares its result.
-public final class Collector {
-    public let paths: HostPaths
+package final class Collector {
+    package let paths: HostPaths
     private let files: KeptOpenFiles
     private let listings: ListingCache
     private let discovery: PodDiscovery?
@@ -29,7 +29,7 @@ public final class Collector {
     ///   directories together (see `defaultMaximumOpenDirectories` for how they share it); past it
     ///   files are opened and closed at each read and directories checked by path.
     /// - Parameter afterListing: a test seam, handed to `PodDiscovery`; nil in production.
-    public init(
+    package init(
         paths: HostPaths, kubepodsPath: String? = nil,
         maximumOpenFiles: Int = Collector.defaultMaximumOpenFiles + Collector.defaultMaximumOpenDirectories,
         logger: Logger = Logger(label: "kubemeter.collector"), afterListing: (@Sendable (String) -> Void)? = nil
@@ -65,23 +65,23 @@ public final class Collector {
     /// Files kept open by default: 15 per cgroup and 2 per pod (network) for 1,000 pods of 4
     /// containers, with room to spare;
     /// clipped at start to what RLIMIT_NOFILE allows (see `raiseOpenFileLimit`).
-    public static let defaultMaximumOpenFiles = 80_000
+    package static let defaultMaximumOpenFiles = 80_000
 
     /// Listed directories held open (O_PATH) by default, on top of the files: one per pod
     /// directory for 5,000 pods. Only on cgroupfs (elsewhere `KeptOpenFiles` already holds every
     /// cgroup directory it checks), and at most a sixteenth of the whole bound: where RLIMIT_NOFILE
     /// is tight, a file's fd (it saves an open and a close) is worth more than a directory's (it
     /// saves a path walk).
-    public static let defaultMaximumOpenDirectories = 5_000
+    package static let defaultMaximumOpenDirectories = 5_000
 
     /// Kept fds now, and reads that found the bound reached.
-    public var openFileStatistics: (open: Int, uncachedReads: Int) {
+    package var openFileStatistics: (open: Int, uncachedReads: Int) {
         (files.openFiles + listings.openDirectories, files.uncachedReads)
     }
 
     /// Reads the node, discovers pods and reads every pod and container cgroup: the files `scope`
     /// needs, no more.
-    public func collect(scope: CollectionScope = .full) -> NodeSnapshot {
+    package func collect(scope: CollectionScope = .full) -> NodeSnapshot {
         let timestamp = WallClock.milliseconds()
         files.beginCollection()
         let started = MonotonicClock.seconds()
@@ -201,7 +201,7 @@ public final class Collector {
 
     /// Raises the soft RLIMIT_NOFILE to the hard limit and returns how many fds may be kept open,
     /// leaving room for sockets and everything else.
-    public static func raiseOpenFileLimit(wanted: Int) -> Int {
+    package static func raiseOpenFileLimit(wanted: Int) -> Int {
         var limit = rlimit()
         guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return min(wanted, 512) }
         if limit.rlim_cur < limit.rlim_max {
@@ -222,7 +222,7 @@ public final class Collector {
     }()
 
     /// Directory listings reused from the cache and read anew, since the start.
-    public var listingStatistics: (reused: Int, read: Int) {
+    package var listingStatistics: (reused: Int, read: Int) {
         let s = listings.statistics
         return (s.hits, s.misses)
     }

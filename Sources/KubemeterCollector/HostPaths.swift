@@ -4,9 +4,9 @@ import Glibc
 import KubemeterHostFiles
 
 /// Where the host's files are. In a DaemonSet they sit under a mount such as `/host`.
-public struct HostPaths: Sendable, Equatable {
+package struct HostPaths: Sendable, Equatable {
     /// How the cgroup v2 tree was chosen; logged at start so an operator sees which tree is read.
-    public enum CgroupTree: Sendable, Equatable {
+    package enum CgroupTree: Sendable, Equatable {
         /// Given by `--cgroup-path`.
         case explicit
         /// `<host-root>/sys/fs/cgroup` is a cgroup2 root (it has `cgroup.controllers`).
@@ -17,14 +17,14 @@ public struct HostPaths: Sendable, Equatable {
         case none
     }
 
-    public var procPath: String
+    package var procPath: String
     /// The cgroup v2 mount to read; nil when there is none (`cgroupTree == .none`).
-    public var cgroupPath: String?
-    public var cgroupTree: CgroupTree
-    public var podLogPath: String
-    public var containerLogPath: String
+    package var cgroupPath: String?
+    package var cgroupTree: CgroupTree
+    package var podLogPath: String
+    package var containerLogPath: String
 
-    public init(
+    package init(
         procPath: String, cgroupPath: String?, cgroupTree: CgroupTree, podLogPath: String,
         containerLogPath: String
     ) {
@@ -36,7 +36,7 @@ public struct HostPaths: Sendable, Equatable {
     }
 
     /// Applies `--host-root` to the four default paths, then each explicit override.
-    public static func resolve(
+    package static func resolve(
         hostRoot: String = "/", procPath: String? = nil, cgroupPath: String? = nil,
         podLogPath: String? = nil, containerLogPath: String? = nil
     ) -> HostPaths {

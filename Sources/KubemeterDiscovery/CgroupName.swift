@@ -13,8 +13,8 @@
 ///   `crio-conmon-<id>` under cgroupfs, cgroupfs_linux.go) is a runtime monitor, not a container.
 /// - Anything else, including systemd `.mount` units (which cAdvisor skips too:
 ///   google/cadvisor container/containerd/factory.go, container/crio/factory.go), is `other`.
-public enum CgroupName {
-    public enum Kind: Equatable, Sendable {
+package enum CgroupName {
+    package enum Kind: Equatable, Sendable {
         /// The kubepods root: `kubepods` (cgroupfs), `kubepods.slice`, or `<root>-kubepods.slice`
         /// under a non-default kubelet `--cgroup-root` (kind: `kubelet-kubepods.slice`).
         case kubepods
@@ -37,7 +37,7 @@ public enum CgroupName {
     private static let kubepodsPart = "kubepods"
     private static let podPrefix = "pod"
 
-    public static func classify(_ baseName: String) -> Kind {
+    package static func classify(_ baseName: String) -> Kind {
         let name = Substring(baseName)
         if let container = classifyContainer(name) { return container }
         if name.hasSuffix(sliceSuffix) {

@@ -14,20 +14,20 @@
 /// any real cluster uses: len(pod) + len(namespace) <= 217 is enforced, kubernetes#104288), the
 /// whole third part is kept as `container` with an empty `idPrefix`; the symlink's target gives
 /// the real name (see `ContainerLogJoin`).
-public struct ContainerLogName: Sendable, Equatable {
-    public var pod: String
-    public var namespace: String
-    public var container: String
+package struct ContainerLogName: Sendable, Equatable {
+    package var pod: String
+    package var namespace: String
+    package var container: String
     /// The whole 64-hex ID, or a prefix of it when `isTruncated`.
-    public var idPrefix: String
+    package var idPrefix: String
     /// The kubelet cut the name at 251 bytes before the ID was complete.
-    public var isTruncated: Bool
+    package var isTruncated: Bool
 
     /// The kubelet's limit for the part of the name before `.log`.
-    public static let maximumStemLength = 251
+    package static let maximumStemLength = 251
     static let suffix = ".log"
 
-    public init?(parsing fileName: String) {
+    package init?(parsing fileName: String) {
         guard fileName.hasSuffix(Self.suffix) else { return nil }
         let stem = Substring(fileName).dropLast(Self.suffix.utf8.count)
         let parts = stem.split(separator: "_", omittingEmptySubsequences: false)
@@ -63,7 +63,7 @@ public struct ContainerLogName: Sendable, Equatable {
         isTruncated = parsed.truncated
     }
 
-    public init(pod: String, namespace: String, container: String, idPrefix: String, isTruncated: Bool) {
+    package init(pod: String, namespace: String, container: String, idPrefix: String, isTruncated: Bool) {
         self.pod = pod
         self.namespace = namespace
         self.container = container

@@ -1,16 +1,16 @@
 /// One app container of a pod: a container cgroup joined by ID to its `/var/log/containers` link.
-public struct DiscoveredContainer: Sendable, Equatable {
+package struct DiscoveredContainer: Sendable, Equatable {
     /// The container's name in the pod spec, from its `/var/log/containers` link (or the link's
     /// target when the link's name was cut and ambiguous).
-    public var name: String
+    package var name: String
     /// The runtime's container ID: 64 lowercase hex digits, from the cgroup directory name.
-    public var id: String
+    package var id: String
     /// The runtime the cgroup name reveals (`unknown` for a bare ID under the cgroupfs driver).
-    public var runtime: ContainerRuntime
+    package var runtime: ContainerRuntime
     /// Absolute filesystem path of the container's cgroup directory.
-    public var cgroupPath: String
+    package var cgroupPath: String
 
-    public init(name: String, id: String, runtime: ContainerRuntime, cgroupPath: String) {
+    package init(name: String, id: String, runtime: ContainerRuntime, cgroupPath: String) {
         self.name = name
         self.id = id
         self.runtime = runtime

@@ -1,17 +1,17 @@
 /// Where pod discovery looks on the host.
-public struct DiscoveryConfiguration: Sendable {
+package struct DiscoveryConfiguration: Sendable {
     /// The cgroup v2 mount, e.g. `/sys/fs/cgroup`, or `/host/sys/fs/cgroup` inside a DaemonSet pod.
-    public var cgroupRoot: String
+    package var cgroupRoot: String
     /// The kubelet's `podLogsDir`, normally `/var/log/pods`: `<namespace>_<pod>_<uid>` directories.
-    public var podLogDirectory: String
+    package var podLogDirectory: String
     /// Normally `/var/log/containers`: `<pod>_<namespace>_<container>-<id>.log` symlinks.
-    public var containerLogDirectory: String
+    package var containerLogDirectory: String
     /// The kubepods root relative to `cgroupRoot` (e.g. `kubepods.slice`, or
     /// `kubelet.slice/kubelet-kubepods.slice` on kind). `nil` finds it with a bounded search
     /// (see `KubepodsRootFinder`): depth <= 3 below `cgroupRoot`.
-    public var kubepodsPath: String?
+    package var kubepodsPath: String?
 
-    public init(cgroupRoot: String, podLogDirectory: String, containerLogDirectory: String, kubepodsPath: String? = nil) {
+    package init(cgroupRoot: String, podLogDirectory: String, containerLogDirectory: String, kubepodsPath: String? = nil) {
         self.cgroupRoot = cgroupRoot
         self.podLogDirectory = podLogDirectory
         self.containerLogDirectory = containerLogDirectory

@@ -28,7 +28,7 @@ import Synchronization
 /// same name (a static pod's UID is a hash of its manifest), would show the same inode and link
 /// count through its old fd, and only its times to tell (6.x kernels move them at removal; that is
 /// not promised): such directories, and any past the bound, are checked by path.
-public final class ListingCache: Sendable {
+package final class ListingCache: Sendable {
     typealias Identity = DirectoryIdentity
 
     struct Cached<Listing> {
@@ -94,13 +94,13 @@ public final class ListingCache: Sendable {
     private let state = Mutex(State())
     static let racyWindowNanoseconds: Int64 = 2_000_000_000
     /// Directories held open at most; past it, directories are checked by path.
-    public let maximumOpenDirectories: Int
+    package let maximumOpenDirectories: Int
 
     /// Whether only cgroupfs directories are held open (always, but in tests of the fd logic on
     /// ordinary temporary trees).
     let holdsOnlyCgroupDirectories: Bool
 
-    public convenience init(maximumOpenDirectories: Int = 5_000) {
+    package convenience init(maximumOpenDirectories: Int = 5_000) {
         self.init(maximumOpenDirectories: maximumOpenDirectories, holdsOnlyCgroupDirectories: true)
     }
 
@@ -114,17 +114,17 @@ public final class ListingCache: Sendable {
     }
 
     /// Directory fds held now.
-    public var openDirectories: Int {
+    package var openDirectories: Int {
         state.withLock { $0.openDirectories }
     }
 
     /// Forgets every listing: the next discovery lists every directory again.
-    public func invalidateAll() {
+    package func invalidateAll() {
         state.withLock { $0.removeAll() }
     }
 
     /// Listings served from the cache and listings read, since the start.
-    public var statistics: (hits: Int, misses: Int) {
+    package var statistics: (hits: Int, misses: Int) {
         state.withLock { ($0.hits, $0.misses) }
     }
 

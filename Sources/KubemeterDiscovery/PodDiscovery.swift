@@ -10,12 +10,12 @@ import KubemeterHostFiles
 /// dictionaries. `readlink` only for cut link names that stay ambiguous. With a `ListingCache`,
 /// a directory is listed again only when it changed (see `ListingCache`); without one, every
 /// call lists everything.
-public struct PodDiscovery: Sendable {
-    public let configuration: DiscoveryConfiguration
+package struct PodDiscovery: Sendable {
+    package let configuration: DiscoveryConfiguration
 
     let fileSystem: FileSystemAccess
     /// Listings kept between calls; nil lists every directory on every call.
-    public let listingCache: ListingCache?
+    package let listingCache: ListingCache?
     /// The last report, served again while no listed directory changed.
     private let lastReport = SharedReport()
 
@@ -23,7 +23,7 @@ public struct PodDiscovery: Sendable {
     ///   path each time discovery has listed it (anew or from the cache), before the listing is
     ///   used, so that a test can make a cgroup or log directory vanish between the listing that
     ///   names it and the reads that follow.
-    public init(
+    package init(
         configuration: DiscoveryConfiguration, listingCache: ListingCache? = nil,
         afterListing: (@Sendable (String) -> Void)? = nil
     ) {
@@ -41,7 +41,7 @@ public struct PodDiscovery: Sendable {
 
     /// Never throws and never crashes: a missing directory gives an empty report, a directory
     /// that vanishes mid-walk is counted in `vanishedEntries`, an odd name in `skippedEntries`.
-    public func discover() -> DiscoveryReport {
+    package func discover() -> DiscoveryReport {
         if let listingCache {
             // The report is a function of the listings (and of link targets, which never change):
             // when no listed directory changed, it is the same report, at one stat a directory.

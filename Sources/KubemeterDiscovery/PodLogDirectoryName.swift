@@ -5,12 +5,12 @@
 /// namespaces are DNS-1123 labels, pod names DNS-1123 subdomains, UIDs UUIDs or md5 hex
 /// (apimachinery pkg/util/validation/validation.go). The legacy pre-1.14 directory `<uid>` has
 /// one part and no names, so it does not parse.
-public struct PodLogDirectoryName: Sendable, Equatable {
-    public var namespace: String
-    public var name: String
-    public var uid: String
+package struct PodLogDirectoryName: Sendable, Equatable {
+    package var namespace: String
+    package var name: String
+    package var uid: String
 
-    public init?(parsing directoryName: String) {
+    package init?(parsing directoryName: String) {
         let parts = directoryName.split(separator: "_", omittingEmptySubsequences: false)
         guard parts.count == 3,
               KubernetesNameRules.isDNS1123Label(parts[0]),
@@ -22,7 +22,7 @@ public struct PodLogDirectoryName: Sendable, Equatable {
         uid = String(parts[2])
     }
 
-    public init(namespace: String, name: String, uid: String) {
+    package init(namespace: String, name: String, uid: String) {
         self.namespace = namespace
         self.name = name
         self.uid = uid

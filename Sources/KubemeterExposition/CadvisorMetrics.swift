@@ -1,8 +1,8 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
-import KubemeterParsers
-import KubemeterSnapshot
+package import KubemeterParsers
+package import KubemeterSnapshot
 
 /// Renders `/metrics/cadvisor`: a subset of the kubelet's cAdvisor endpoint with cAdvisor's family
 /// names, HELP, types, units and label names (google/cadvisor metrics/prometheus.go), from the same
@@ -12,12 +12,12 @@ import KubemeterSnapshot
 /// from the hierarchy root, as cAdvisor's container name), `name` (the runtime's container ID;
 /// "" for a pod), `namespace`, `pod`. No `image`: only the CRI knows it. A family whose kernel
 /// file a cgroup lacks has no series for that cgroup (never a 0). docs/metrics.md lists each.
-public struct CadvisorMetricsRenderer: Sendable {
+package struct CadvisorMetricsRenderer: Sendable {
     /// The cgroup v2 mount the snapshot's paths start with; nil takes the `id` label from the
     /// first path component named `kubepods*` (where the kubelet puts every pod).
-    public var cgroupRoot: String?
+    package var cgroupRoot: String?
 
-    public init(cgroupRoot: String? = nil) {
+    package init(cgroupRoot: String? = nil) {
         self.cgroupRoot = cgroupRoot
     }
 
@@ -38,7 +38,7 @@ public struct CadvisorMetricsRenderer: Sendable {
         let help: String
     }
 
-    public func render(_ snapshot: NodeSnapshot) -> [UInt8] {
+    package func render(_ snapshot: NodeSnapshot) -> [UInt8] {
         var rows: [Row] = []
         for index in ResourceMetricsRenderer.uniquePodIndices(snapshot.pods) {
             let pod = snapshot.pods[index]

@@ -2,8 +2,8 @@
 /// expfmt `writeFloat`: 1, 0, -1, NaN, +Inf, -Inf written by name; otherwise Go's
 /// `strconv.AppendFloat(f, 'g', -1, 64)`), so a scrape of kubemeter reads byte for byte like a
 /// scrape of the kubelet: `1.234567e+06`, `0.5`, `1e-05`, `123456`.
-public enum GoFloatFormat {
-    public static func append(_ value: Double, to out: inout [UInt8]) {
+package enum GoFloatFormat {
+    package static func append(_ value: Double, to out: inout [UInt8]) {
         if value.isNaN { out.append(contentsOf: "NaN".utf8); return }
         if value == .infinity { out.append(contentsOf: "+Inf".utf8); return }
         if value == -.infinity { out.append(contentsOf: "-Inf".utf8); return }
@@ -78,7 +78,7 @@ public enum GoFloatFormat {
         }
     }
 
-    public static func format(_ value: Double) -> String {
+    package static func format(_ value: Double) -> String {
         var out: [UInt8] = []
         append(value, to: &out)
         return String(decoding: out, as: UTF8.self)

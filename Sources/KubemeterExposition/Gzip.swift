@@ -1,11 +1,11 @@
 import CZlib
 
 /// gzip (RFC 1952) through zlib, for responses to clients that send `Accept-Encoding: gzip`.
-public enum Gzip {
+package enum Gzip {
     /// The gzip encoding of `bytes`, or nil if zlib failed (the caller then sends them as they are).
     /// Level 1: metrics text compresses about 8:1 even at the fastest level, and the agent's CPU is
     /// paid on every node.
-    public static func compress(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8]? {
+    package static func compress(_ bytes: [UInt8], level: Int32 = 1) -> [UInt8]? {
         var stream = z_stream()
         guard kubemeter_deflate_init_gzip(&stream, level) == Z_OK else { return nil }
         defer { deflateEnd(&stream) }
@@ -27,7 +27,7 @@ public enum Gzip {
 
     /// Whether an `Accept-Encoding` header value accepts gzip (`gzip`, `x-gzip`, or `*`, unless
     /// given `q=0`).
-    public static func isAccepted(by acceptEncoding: String?) -> Bool {
+    package static func isAccepted(by acceptEncoding: String?) -> Bool {
         guard let acceptEncoding else { return false }
         for item in acceptEncoding.split(separator: ",") {
             let parts = item.split(separator: ";").map { $0.trimmingASCIISpaces().lowercased() }

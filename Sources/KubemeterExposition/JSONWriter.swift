@@ -1,60 +1,60 @@
 /// A small JSON writer: objects and arrays written in order, strings escaped per RFC 8259,
 /// non-finite numbers and nil written as `null`. Written by hand to keep Foundation out.
-public struct JSONWriter {
-    public private(set) var bytes: [UInt8] = []
+package struct JSONWriter {
+    package private(set) var bytes: [UInt8] = []
     /// Whether the next value in the current container needs a comma first.
     private var needsComma = false
 
-    public init() {}
+    package init() {}
 
-    public mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
-    public mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
-    public mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
-    public mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
+    package mutating func beginObject() { separate(); bytes.append(UInt8(ascii: "{")); needsComma = false }
+    package mutating func endObject() { bytes.append(UInt8(ascii: "}")); needsComma = true }
+    package mutating func beginArray() { separate(); bytes.append(UInt8(ascii: "[")); needsComma = false }
+    package mutating func endArray() { bytes.append(UInt8(ascii: "]")); needsComma = true }
 
     /// Writes `"name":`; the value follows.
-    public mutating func key(_ name: String) {
+    package mutating func key(_ name: String) {
         separate()
         appendString(name)
         bytes.append(UInt8(ascii: ":"))
         needsComma = false
     }
 
-    public mutating func value(_ text: String?) {
+    package mutating func value(_ text: String?) {
         separate()
         if let text { appendString(text) } else { bytes.append(contentsOf: "null".utf8) }
         needsComma = true
     }
 
-    public mutating func value(_ number: UInt64?) {
+    package mutating func value(_ number: UInt64?) {
         raw(number.map { String($0) })
     }
 
-    public mutating func value(_ number: Int64?) {
+    package mutating func value(_ number: Int64?) {
         raw(number.map { String($0) })
     }
 
-    public mutating func value(_ number: Int?) {
+    package mutating func value(_ number: Int?) {
         raw(number.map { String($0) })
     }
 
-    public mutating func value(_ number: Double?) {
+    package mutating func value(_ number: Double?) {
         guard let number, number.isFinite else { return raw(nil) }
         // Swift's description is the shortest text that reads back to the same double ("0.25",
         // "1e-05", "3450.524499"), all valid JSON numbers.
         raw(number.description)
     }
 
-    public mutating func value(_ flag: Bool?) {
+    package mutating func value(_ flag: Bool?) {
         raw(flag.map { $0 ? "true" : "false" })
     }
 
-    public mutating func field(_ name: String, _ text: String?) { key(name); value(text) }
-    public mutating func field(_ name: String, _ number: UInt64?) { key(name); value(number) }
-    public mutating func field(_ name: String, _ number: Int64?) { key(name); value(number) }
-    public mutating func field(_ name: String, _ number: Int?) { key(name); value(number) }
-    public mutating func field(_ name: String, _ number: Double?) { key(name); value(number) }
-    public mutating func field(_ name: String, _ flag: Bool?) { key(name); value(flag) }
+    package mutating func field(_ name: String, _ text: String?) { key(name); value(text) }
+    package mutating func field(_ name: String, _ number: UInt64?) { key(name); value(number) }
+    package mutating func field(_ name: String, _ number: Int64?) { key(name); value(number) }
+    package mutating func field(_ name: String, _ number: Int?) { key(name); value(number) }
+    package mutating func field(_ name: String, _ number: Double?) { key(name); value(number) }
+    package mutating func field(_ name: String, _ flag: Bool?) { key(name); value(flag) }
 
     private mutating func raw(_ text: String?) {
         separate()

@@ -1,22 +1,22 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
-import KubemeterParsers
-import KubemeterSnapshot
+package import KubemeterParsers
+package import KubemeterSnapshot
 
 /// The node's CPU by mode, memory, network and pressure under node_exporter's family names, HELP
 /// and labels (its cpu, meminfo, netdev and pressure collectors), so node resource panels need no
 /// node_exporter on this node. CPU is the `/proc/stat` "cpu" line (all CPUs summed): no per-CPU
 /// series, so node_exporter's `cpu` label is absent.
-public struct NodeExporterStyle: Sendable {
+package struct NodeExporterStyle: Sendable {
     /// USER_HZ: `/proc/stat` counts in these ticks.
-    public var ticksPerSecond: Double
+    package var ticksPerSecond: Double
 
-    public init(ticksPerSecond: Double = NodeExporterStyle.userHZ) {
+    package init(ticksPerSecond: Double = NodeExporterStyle.userHZ) {
         self.ticksPerSecond = ticksPerSecond
     }
 
-    public static let userHZ: Double = {
+    package static let userHZ: Double = {
         let hz = sysconf(Int32(_SC_CLK_TCK))
         return hz > 0 ? Double(hz) : 100
     }()
@@ -28,7 +28,7 @@ public struct NodeExporterStyle: Sendable {
         ("MemTotal", "MemTotal"), ("SwapFree", "SwapFree"), ("SwapTotal", "SwapTotal"),
     ]
 
-    public func write(_ node: NodeUsage, to w: inout PrometheusTextWriter) {
+    package func write(_ node: NodeUsage, to w: inout PrometheusTextWriter) {
         var families: [(name: String, write: (inout PrometheusTextWriter) -> Void)] = []
 
         if let t = node.procStat?.total {

@@ -1,13 +1,13 @@
-import KubemeterParsers
-import KubemeterSnapshot
+package import KubemeterParsers
+package import KubemeterSnapshot
 
 /// `GET /pods` and `kubemeter snapshot --format json`: every pod and container of one snapshot,
 /// with identity (UID, QoS class, cgroup path, container ID, runtime) and current values.
 /// Counters are cumulative as read; unknown values are `null`.
-public struct PodsJSONRenderer: Sendable {
-    public init() {}
+package struct PodsJSONRenderer: Sendable {
+    package init() {}
 
-    public func render(_ snapshot: NodeSnapshot) -> [UInt8] {
+    package func render(_ snapshot: NodeSnapshot) -> [UInt8] {
         var json = JSONWriter()
         json.beginObject()
         json.field("timestamp_ms", snapshot.timestampMilliseconds)

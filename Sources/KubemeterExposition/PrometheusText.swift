@@ -1,24 +1,24 @@
 /// Writes the Prometheus text exposition format 0.0.4 into a byte buffer.
-public struct PrometheusTextWriter {
-    public private(set) var bytes: [UInt8]
+package struct PrometheusTextWriter {
+    package private(set) var bytes: [UInt8]
 
     /// The Content-Type Prometheus requires for this format (Prometheus 3 refuses a scrape
     /// whose Content-Type is missing or invalid).
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    package static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
-    public init(reservingCapacity capacity: Int = 16 * 1024) {
+    package init(reservingCapacity capacity: Int = 16 * 1024) {
         bytes = []
         bytes.reserveCapacity(capacity)
     }
 
-    public mutating func family(_ name: String, type: String, help: String) {
+    package mutating func family(_ name: String, type: String, help: String) {
         append("# HELP ", name, " ")
         appendEscaped(help, escapeQuotes: false)
         append("\n# TYPE ", name, " ", type, "\n")
     }
 
     /// One sample. `labels` must already be sorted by name, as the kubelet's client writes them.
-    public mutating func sample(
+    package mutating func sample(
         _ name: String, labels: [(String, String)] = [], value: Double, timestampMilliseconds: Int64? = nil
     ) {
         sample(name, labelSet: labels.isEmpty ? [] : Self.labelSet(labels), value: value,
@@ -27,7 +27,7 @@ public struct PrometheusTextWriter {
 
     /// `{name="value",...}` for `labels` (sorted by name), made once and reused across families.
     /// The one place label values are escaped.
-    public static func labelSet(_ labels: [(String, String)]) -> [UInt8] {
+    package static func labelSet(_ labels: [(String, String)]) -> [UInt8] {
         var w = PrometheusTextWriter(reservingCapacity: 128)
         w.bytes.append(UInt8(ascii: "{"))
         for (index, (label, labelValue)) in labels.enumerated() {
@@ -41,7 +41,7 @@ public struct PrometheusTextWriter {
     }
 
     /// One sample whose label set was made by `labelSet`.
-    public mutating func sample(_ name: String, labelSet: [UInt8], value: Double, timestampMilliseconds: Int64? = nil) {
+    package mutating func sample(_ name: String, labelSet: [UInt8], value: Double, timestampMilliseconds: Int64? = nil) {
         bytes.append(contentsOf: name.utf8)
         bytes.append(contentsOf: labelSet)
         bytes.append(UInt8(ascii: " "))

@@ -1,16 +1,16 @@
-import KubemeterSnapshot
+package import KubemeterSnapshot
 
 /// Renders the kubelet's `/metrics/resource` (kubernetes pkg/kubelet/metrics/collectors/
 /// resource_metrics.go): the same families, HELP (with the stability prefix component-base adds),
 /// TYPE, label names, family order (by name) and series order (by label values), as the
 /// kubelet's Prometheus client writes them. Families without samples are left out, as there.
-public struct ResourceMetricsRenderer: Sendable {
+package struct ResourceMetricsRenderer: Sendable {
     /// Attach the collection time to CPU, memory and swap samples as the kubelet does. Off by
     /// default: kubemeter reads at scrape time, and samples without timestamps get Prometheus's
     /// staleness handling (see docs/metrics.md, "Timestamps").
-    public var sampleTimestamps: Bool
+    package var sampleTimestamps: Bool
 
-    public init(sampleTimestamps: Bool = false) {
+    package init(sampleTimestamps: Bool = false) {
         self.sampleTimestamps = sampleTimestamps
     }
 
@@ -50,7 +50,7 @@ public struct ResourceMetricsRenderer: Sendable {
         help: "1 if there was an error while getting container metrics, 0 otherwise")
 
     /// The exposition of one snapshot.
-    public func render(_ snapshot: NodeSnapshot) -> [UInt8] {
+    package func render(_ snapshot: NodeSnapshot) -> [UInt8] {
         let ts = sampleTimestamps ? snapshot.timestampMilliseconds : nil
         // The client sorts series by label values in label-name order: (container, namespace,
         // pod) for containers, (namespace, pod) for pods.

@@ -1,9 +1,9 @@
 /// How a top table writes figures: fixed decimals, binary units, "-" for unknown.
-public enum TopFormat {
-    public static let unknown = "-"
+package enum TopFormat {
+    package static let unknown = "-"
 
     /// `value` rounded half away from zero to `decimals` places: 0.25 -> "0.250" with 3.
-    public static func fixed(_ value: Double, decimals: Int) -> String {
+    package static func fixed(_ value: Double, decimals: Int) -> String {
         guard value.isFinite else { return unknown }
         var scale = 1.0
         for _ in 0..<decimals { scale *= 10 }
@@ -20,16 +20,16 @@ public enum TopFormat {
         return text
     }
 
-    public static func cores(_ value: Double?) -> String {
+    package static func cores(_ value: Double?) -> String {
         value.map { fixed($0, decimals: 3) } ?? unknown
     }
 
-    public static func percent(_ value: Double?) -> String {
+    package static func percent(_ value: Double?) -> String {
         value.map { fixed($0, decimals: 1) } ?? unknown
     }
 
     /// Bytes with a binary unit: "512B", "1.5Ki", "123Mi", "2.41Gi".
-    public static func bytes(_ value: Double?) -> String {
+    package static func bytes(_ value: Double?) -> String {
         guard let value, value.isFinite, value >= 0 else { return unknown }
         let units = ["B", "Ki", "Mi", "Gi", "Ti", "Pi"]
         var scaled = value
@@ -43,12 +43,12 @@ public enum TopFormat {
         return fixed(scaled, decimals: decimals) + units[unit]
     }
 
-    public static func bytes(_ value: UInt64?) -> String {
+    package static func bytes(_ value: UInt64?) -> String {
         guard let value else { return unknown }
         return bytes(Double(value) as Double?)
     }
 
-    public static func count(_ value: UInt64?) -> String {
+    package static func count(_ value: UInt64?) -> String {
         value.map { String($0) } ?? unknown
     }
 }

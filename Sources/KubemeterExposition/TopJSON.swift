@@ -1,8 +1,8 @@
 /// `kubemeter top --output json`: the rows of a `TopView` with their rates, for scripts.
-public struct TopJSONRenderer: Sendable {
-    public init() {}
+package struct TopJSONRenderer: Sendable {
+    package init() {}
 
-    public func render(_ view: TopView) -> [UInt8] {
+    package func render(_ view: TopView) -> [UInt8] {
         var json = JSONWriter()
         json.beginObject()
         json.field("timestamp_ms", view.timestampMilliseconds)

@@ -1,14 +1,14 @@
 /// What `kubemeter top` and `GET /top` show: sort order, filters, pod or container rows.
-public struct TopOptions: Sendable, Equatable {
-    public var sort: TopSortKey
+package struct TopOptions: Sendable, Equatable {
+    package var sort: TopSortKey
     /// Keeps namespaces matching this (substring, or glob with `*` and `?`).
-    public var namespace: NameFilter?
+    package var namespace: NameFilter?
     /// Keeps pods whose name matches this (substring, or glob with `*` and `?`).
-    public var pod: NameFilter?
+    package var pod: NameFilter?
     /// One row per container instead of one per pod.
-    public var containers: Bool
+    package var containers: Bool
 
-    public init(sort: TopSortKey = .cpu, namespace: NameFilter? = nil, pod: NameFilter? = nil, containers: Bool = false) {
+    package init(sort: TopSortKey = .cpu, namespace: NameFilter? = nil, pod: NameFilter? = nil, containers: Bool = false) {
         self.sort = sort
         self.namespace = namespace
         self.pod = pod
@@ -17,11 +17,11 @@ public struct TopOptions: Sendable, Equatable {
 }
 
 /// The column a top table is sorted by: largest first, names alphabetically.
-public enum TopSortKey: String, Sendable, CaseIterable {
+package enum TopSortKey: String, Sendable, CaseIterable {
     case cpu, memory, name, namespace, throttle, oom, psi, rx, tx
 
     /// The key bound to this sort in the live view.
-    public var key: Character {
+    package var key: Character {
         switch self {
         case .cpu: "c"
         case .memory: "m"
@@ -37,16 +37,16 @@ public enum TopSortKey: String, Sendable, CaseIterable {
 }
 
 /// A name filter: a glob when the pattern has `*`, `?` or `[`, else a substring match.
-public struct NameFilter: Sendable, Equatable {
-    public let pattern: String
+package struct NameFilter: Sendable, Equatable {
+    package let pattern: String
     private let isGlob: Bool
 
-    public init(_ pattern: String) {
+    package init(_ pattern: String) {
         self.pattern = pattern
         isGlob = pattern.contains(where: { $0 == "*" || $0 == "?" || $0 == "[" })
     }
 
-    public func matches(_ name: String) -> Bool {
+    package func matches(_ name: String) -> Bool {
         if !isGlob { return pattern.isEmpty || name.contains(pattern) }
         return Self.glob(Array(pattern.utf8)[...], Array(name.utf8)[...])
     }

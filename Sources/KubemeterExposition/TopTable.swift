@@ -1,22 +1,22 @@
 /// Writes a `TopView` as the plain-text table of `kubemeter top` and `GET /top`: two summary
 /// lines, a blank line, a column header, one line per row. ASCII only, no escapes: the live view
 /// adds its own.
-public struct TopTable: Sendable {
+package struct TopTable: Sendable {
     /// Columns wider than this are narrowed (names first, cut with "~"), then lines are cut.
-    public var width: Int?
+    package var width: Int?
     /// More columns: QoS class, the limits themselves, the three pressures apart.
-    public var wide: Bool
+    package var wide: Bool
     /// Appended to the second summary line (e.g. where the rates come from).
-    public var note: String?
+    package var note: String?
 
-    public init(width: Int? = nil, wide: Bool = false, note: String? = nil) {
+    package init(width: Int? = nil, wide: Bool = false, note: String? = nil) {
         self.width = width
         self.wide = wide
         self.note = note
     }
 
     /// The summary lines: node figures, then where the rates come from and the sort.
-    public func summary(_ view: TopView) -> [String] {
+    package func summary(_ view: TopView) -> [String] {
         let node = view.node
         var cpu = "cpu " + TopFormat.cores(node.cpuCores)
         if let count = node.cpuCount {
@@ -54,7 +54,7 @@ public struct TopTable: Sendable {
     }
 
     /// The column header and one line per row, fitted to `width`.
-    public func table(_ view: TopView) -> [String] {
+    package func table(_ view: TopView) -> [String] {
         var columns = self.columns(view.rows)
         let separator = 2
         if let width {
@@ -89,7 +89,7 @@ public struct TopTable: Sendable {
     }
 
     /// Summary, blank line, table, each line ending in "\n".
-    public func render(_ view: TopView) -> String {
+    package func render(_ view: TopView) -> String {
         var out = ""
         for line in summary(view) { out += line + "\n" }
         out += "\n"

@@ -1,32 +1,32 @@
-import KubemeterParsers
-import KubemeterSnapshot
+package import KubemeterParsers
+package import KubemeterSnapshot
 
 /// One row of a top table: a pod, or one of its containers. Nil means unknown (shown as "-").
-public struct TopRow: Sendable, Equatable {
-    public var namespace: String
-    public var pod: String
+package struct TopRow: Sendable, Equatable {
+    package var namespace: String
+    package var pod: String
     /// Nil on a pod row.
-    public var container: String?
+    package var container: String?
     /// Containers in the pod (pod rows).
-    public var containerCount: Int
-    public var qosClass: String
-    public var cpuCores: Double?
-    public var cpuLimitCores: Double?
-    public var memoryBytes: UInt64?
-    public var memoryLimitBytes: UInt64?
-    public var throttledPercent: Double?
-    public var oomKills: UInt64?
+    package var containerCount: Int
+    package var qosClass: String
+    package var cpuCores: Double?
+    package var cpuLimitCores: Double?
+    package var memoryBytes: UInt64?
+    package var memoryLimitBytes: UInt64?
+    package var throttledPercent: Double?
+    package var oomKills: UInt64?
     /// `some avg10` of `cpu.pressure`, `memory.pressure`, `io.pressure`, in percent.
-    public var cpuPressure: Double?
-    public var memoryPressure: Double?
-    public var ioPressure: Double?
+    package var cpuPressure: Double?
+    package var memoryPressure: Double?
+    package var ioPressure: Double?
     /// Bytes per second; pod rows only (a pod's containers share its network namespace).
-    public var rxBytesPerSecond: Double?
-    public var txBytesPerSecond: Double?
+    package var rxBytesPerSecond: Double?
+    package var txBytesPerSecond: Double?
     /// The pod uses the node's network (its traffic is the node's, not shown per pod).
-    public var hostNetwork: Bool?
+    package var hostNetwork: Bool?
 
-    public init(namespace: String, pod: String, container: String? = nil, containerCount: Int = 0, qosClass: String = "") {
+    package init(namespace: String, pod: String, container: String? = nil, containerCount: Int = 0, qosClass: String = "") {
         self.namespace = namespace
         self.pod = pod
         self.container = container
@@ -34,45 +34,45 @@ public struct TopRow: Sendable, Equatable {
         self.qosClass = qosClass
     }
 
-    public var cpuPercentOfLimit: Double? { Formulas.percent(cpuCores, of: cpuLimitCores) }
-    public var memoryPercentOfLimit: Double? {
+    package var cpuPercentOfLimit: Double? { Formulas.percent(cpuCores, of: cpuLimitCores) }
+    package var memoryPercentOfLimit: Double? {
         Formulas.percent(memoryBytes.map { Double($0) }, of: memoryLimitBytes.map { Double($0) })
     }
     /// The highest of the three pressures.
-    public var pressure: Double? {
+    package var pressure: Double? {
         [cpuPressure, memoryPressure, ioPressure].compactMap { $0 }.max()
     }
 }
 
 /// The node line of a top table.
-public struct TopNodeSummary: Sendable, Equatable {
-    public var cpuCores: Double?
+package struct TopNodeSummary: Sendable, Equatable {
+    package var cpuCores: Double?
     /// CPUs online (`cpuN` lines of /proc/stat).
-    public var cpuCount: Int?
-    public var memoryWorkingSetBytes: UInt64?
-    public var memoryTotalBytes: UInt64?
-    public var cpuPressure: Double?
-    public var memoryPressure: Double?
-    public var ioPressure: Double?
-    public var rxBytesPerSecond: Double?
-    public var txBytesPerSecond: Double?
-    public var pods = 0
-    public var containers = 0
+    package var cpuCount: Int?
+    package var memoryWorkingSetBytes: UInt64?
+    package var memoryTotalBytes: UInt64?
+    package var cpuPressure: Double?
+    package var memoryPressure: Double?
+    package var ioPressure: Double?
+    package var rxBytesPerSecond: Double?
+    package var txBytesPerSecond: Double?
+    package var pods = 0
+    package var containers = 0
 
-    public init() {}
+    package init() {}
 }
 
 /// Everything a top table shows, computed from one snapshot and, for rates, the one before it.
-public struct TopView: Sendable, Equatable {
-    public var node: TopNodeSummary
-    public var rows: [TopRow]
+package struct TopView: Sendable, Equatable {
+    package var node: TopNodeSummary
+    package var rows: [TopRow]
     /// Seconds between the two snapshots the rates come from; nil without a previous snapshot.
-    public var intervalSeconds: Double?
-    public var options: TopOptions
+    package var intervalSeconds: Double?
+    package var options: TopOptions
     /// Wall-clock time of the current snapshot, ms since the epoch.
-    public var timestampMilliseconds: Int64
+    package var timestampMilliseconds: Int64
 
-    public init(current: NodeSnapshot, previous: NodeSnapshot?, options: TopOptions) {
+    package init(current: NodeSnapshot, previous: NodeSnapshot?, options: TopOptions) {
         self.options = options
         timestampMilliseconds = current.timestampMilliseconds
         let seconds = Formulas.seconds(from: previous, to: current)
@@ -143,7 +143,7 @@ public struct TopView: Sendable, Equatable {
     }
 
     /// Largest first for figures (unknown last), alphabetical for names; ties by name.
-    public static func sorted(_ rows: [TopRow], by key: TopSortKey) -> [TopRow] {
+    package static func sorted(_ rows: [TopRow], by key: TopSortKey) -> [TopRow] {
         func byName(_ a: TopRow, _ b: TopRow) -> Bool {
             if a.namespace != b.namespace { return a.namespace < b.namespace }
             if a.pod != b.pod { return a.pod < b.pod }

@@ -2,17 +2,17 @@
 ///
 /// Names keep the spelling they were sent or added with; lookup ignores ASCII case, as HTTP field
 /// names are case-insensitive. Order and duplicates are preserved because some fields may repeat.
-public struct HTTPHeaders: Sendable, Sequence, Equatable, CustomStringConvertible {
-    public typealias Element = (name: String, value: String)
+package struct HTTPHeaders: Sendable, Sequence, Equatable, CustomStringConvertible {
+    package typealias Element = (name: String, value: String)
 
     private var fields: [Element]
 
-    public init(_ pairs: [(String, String)] = []) {
+    package init(_ pairs: [(String, String)] = []) {
         fields = pairs.map { (name: $0.0, value: $0.1) }
     }
 
     /// The first value of the field `name` (ASCII case-insensitive), or nil when absent.
-    public subscript(name: String) -> String? {
+    package subscript(name: String) -> String? {
         for field in fields where Self.namesMatch(field.name, name) {
             return field.value
         }
@@ -20,38 +20,38 @@ public struct HTTPHeaders: Sendable, Sequence, Equatable, CustomStringConvertibl
     }
 
     /// Appends a field; existing fields of the same name are kept.
-    public mutating func add(name: String, value: String) {
+    package mutating func add(name: String, value: String) {
         fields.append((name: name, value: value))
     }
 
     /// Every value of the field `name`, in order.
-    public func values(name: String) -> [String] {
+    package func values(name: String) -> [String] {
         fields.filter { Self.namesMatch($0.name, name) }.map(\.value)
     }
 
     /// Removes every field named `name`.
-    public mutating func remove(name: String) {
+    package mutating func remove(name: String) {
         fields.removeAll { Self.namesMatch($0.name, name) }
     }
 
     /// Whether any field is named `name`.
-    public func contains(name: String) -> Bool {
+    package func contains(name: String) -> Bool {
         fields.contains { Self.namesMatch($0.name, name) }
     }
 
     /// The number of fields, counting repeated names separately.
-    public var count: Int { fields.count }
+    package var count: Int { fields.count }
 
-    public func makeIterator() -> IndexingIterator<[Element]> {
+    package func makeIterator() -> IndexingIterator<[Element]> {
         fields.makeIterator()
     }
 
-    public static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
+    package static func == (lhs: HTTPHeaders, rhs: HTTPHeaders) -> Bool {
         lhs.fields.count == rhs.fields.count
             && zip(lhs.fields, rhs.fields).allSatisfy { $0.name == $1.name && $0.value == $1.value }
     }
 
-    public var description: String {
+    package var description: String {
         "[" + fields.map { "\($0.name): \($0.value)" }.joined(separator: ", ") + "]"
     }
 

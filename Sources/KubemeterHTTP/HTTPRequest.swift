@@ -1,18 +1,18 @@
 /// One parsed request head. Requests never carry a body: the server answers 413 to any that declares one.
-public struct HTTPRequest: Sendable, Equatable {
+package struct HTTPRequest: Sendable, Equatable {
     /// The method as sent, e.g. "GET" (only GET and HEAD reach a handler).
-    public var method: String
+    package var method: String
     /// The target's path without the query; percent-decoding is NOT applied. For an absolute-form
     /// target (`http://host/path`) this is the path part only, "/" when the path is empty.
-    public var path: String
+    package var path: String
     /// The raw text after the first '?', or nil when the target has no '?'.
-    public var query: String?
-    public var version: HTTPVersion
-    public var headers: HTTPHeaders
+    package var query: String?
+    package var version: HTTPVersion
+    package var headers: HTTPHeaders
     /// CLOCK_MONOTONIC nanoseconds at which the request head was complete (0 from the pure parser).
-    public var arrivalNanoseconds: UInt64
+    package var arrivalNanoseconds: UInt64
 
-    public init(
+    package init(
         method: String = "GET",
         path: String,
         query: String? = nil,
@@ -31,7 +31,7 @@ public struct HTTPRequest: Sendable, Equatable {
     /// The query split on '&' and then on the first '=', each side percent-decoded with '+' read as a
     /// space (form encoding). Empty segments are skipped; a segment without '=' has the value "".
     /// An invalid escape such as "%zz" is kept literally rather than rejected.
-    public func queryItems() -> [(name: String, value: String)] {
+    package func queryItems() -> [(name: String, value: String)] {
         guard let query else { return [] }
         var items: [(name: String, value: String)] = []
         for segment in query.utf8.split(separator: ASCII.ampersand, omittingEmptySubsequences: true) {

@@ -1,5 +1,5 @@
 /// The outcome of parsing the bytes received so far on a connection.
-public enum HTTPRequestParseResult: Sendable, Equatable {
+package enum HTTPRequestParseResult: Sendable, Equatable {
     /// More bytes are needed; nothing wrong has been seen yet.
     case incomplete
     /// A whole head; `headLength` bytes (including any leading blank lines and the final blank line)

@@ -17,8 +17,8 @@
 /// Every error is decided by a prefix of the input: once a prefix gives `.error`, any longer input
 /// starting with it gives the same error, and once it gives `.complete`, so does any extension.
 /// `arrivalNanoseconds` of the request is 0; the server stamps it.
-public enum HTTPRequestParser {
-    public static func parseHead(_ bytes: UnsafeRawBufferPointer, maxHeaderBytes: Int) -> HTTPRequestParseResult {
+package enum HTTPRequestParser {
+    package static func parseHead(_ bytes: UnsafeRawBufferPointer, maxHeaderBytes: Int) -> HTTPRequestParseResult {
         let limit = max(maxHeaderBytes, 1)
         // Only the first `limit` bytes can belong to an acceptable head; looking no further keeps the work
         // bounded and the result independent of what follows.

@@ -18,7 +18,7 @@ import KubemeterSync
 ///   413 and the connection closed: only GET and HEAD are served, and the end of an unread body cannot
 ///   be found safely. Every refusal (400, 405, 408, 413, 414, 431, 505) is a response with a one-line
 ///   text body, then the connection is closed.
-public final class HTTPServer: Sendable {
+package final class HTTPServer: Sendable {
     private enum Lifecycle {
         case idle
         case running
@@ -31,10 +31,10 @@ public final class HTTPServer: Sendable {
     private let running = DispatchGroup()
 
     /// The address actually bound: the real port when port 0 was asked.
-    public let boundAddress: ListenAddress
+    package let boundAddress: ListenAddress
 
     /// Binds and listens (so the port is known and errors surface before run()).
-    public convenience init(
+    package convenience init(
         configuration: HTTPServerConfiguration,
         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
     ) throws(HTTPServerError) {
@@ -50,7 +50,7 @@ public final class HTTPServer: Sendable {
     /// Serve an already-listening socket (systemd socket activation passes one). The socket is made
     /// non-blocking and close-on-exec; once this succeeds the server owns it and `shutdown` closes it
     /// (on a thrown error it stays the caller's). `configuration.listenAddress` is not used.
-    public convenience init(
+    package convenience init(
         listeningSocket fd: Int32,
         configuration: HTTPServerConfiguration,
         handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse
@@ -70,19 +70,19 @@ public final class HTTPServer: Sendable {
     }
 
     /// Counters since start; cheap to read from any thread.
-    public var statistics: HTTPServerStatistics {
+    package var statistics: HTTPServerStatistics {
         loop.counters.snapshot
     }
 
     /// Serves until `shutdown`; blocks the calling thread. Returns at once if the server is already
     /// running or was shut down.
-    public func run() {
+    package func run() {
         guard enterRunning() else { return }
         serve()
     }
 
     /// `run()` on a background thread of its own.
-    public func start() {
+    package func start() {
         guard enterRunning() else { return }
         if !DetachedThread.start({ self.serve() }) {
             // Without a thread there is nothing to serve with: behave as if shut down.
@@ -94,7 +94,7 @@ public final class HTTPServer: Sendable {
     /// `gracePeriodSeconds` (they say `Connection: close`), closes everything, and returns when
     /// `run()` has returned. Called from a handler, it returns only after the grace period, since that
     /// handler's own request is in flight. Handler threads are not waited for.
-    public func shutdown(gracePeriodSeconds: Double) {
+    package func shutdown(gracePeriodSeconds: Double) {
         let wasRunning = lifecycle.withLock { state -> Bool in
             switch state {
             case .idle:

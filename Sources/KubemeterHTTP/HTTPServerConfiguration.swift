@@ -1,22 +1,22 @@
 /// Limits and timeouts of an `HTTPServer`. The defaults suit a node agent scraped every few seconds.
-public struct HTTPServerConfiguration: Sendable {
-    public var listenAddress: ListenAddress
+package struct HTTPServerConfiguration: Sendable {
+    package var listenAddress: ListenAddress
     /// Open connections allowed at once. Past it a new connection is accepted, sent a best-effort
     /// 503 and closed at once; connections already accepted carry on.
-    public var maxConnections: Int = 256
+    package var maxConnections: Int = 256
     /// The whole request head must arrive within this, counted from accept (or, on a kept-alive
     /// connection, from the first byte of the next request). A late head gets 408 and the connection closes.
-    public var readTimeoutSeconds: Double = 5
+    package var readTimeoutSeconds: Double = 5
     /// A response must be fully handed to the kernel within this, or the connection is reset.
-    public var writeTimeoutSeconds: Double = 10
+    package var writeTimeoutSeconds: Double = 10
     /// An idle kept-alive connection is closed after this.
-    public var keepAliveTimeoutSeconds: Double = 30
+    package var keepAliveTimeoutSeconds: Double = 30
     /// Request line and header fields together; a longer request line gets 414, a longer head 431.
-    public var maxHeaderBytes: Int = 8192
+    package var maxHeaderBytes: Int = 8192
     /// Threads that run the handler.
-    public var workerThreads: Int = 4
+    package var workerThreads: Int = 4
 
-    public init(listenAddress: ListenAddress) {
+    package init(listenAddress: ListenAddress) {
         self.listenAddress = listenAddress
     }
 }

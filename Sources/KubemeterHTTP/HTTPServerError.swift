@@ -1,6 +1,6 @@
 /// Why the server could not be set up, with the address and the system's error text when there is one.
-public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
+package struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: Sendable, Equatable {
         /// The listen address text could not be parsed.
         case invalidAddress
         /// getaddrinfo could not resolve the host.
@@ -17,13 +17,13 @@ public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertib
         case resources
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// The address (or descriptor) concerned, e.g. "127.0.0.1:9779" or "fd 3".
-    public var address: String
+    package var address: String
     /// The errno value when a system call failed.
-    public var errorNumber: Int32?
+    package var errorNumber: Int32?
     /// What went wrong, in words (the errno text, or the parse problem).
-    public var detail: String
+    package var detail: String
 
     init(kind: Kind, address: String, errorNumber: Int32? = nil, detail: String) {
         self.kind = kind
@@ -36,7 +36,7 @@ public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertib
         HTTPServerError(kind: kind, address: address, errorNumber: errorNumber, detail: SystemErrorText.describe(errorNumber))
     }
 
-    public var description: String {
+    package var description: String {
         let action = switch kind {
         case .invalidAddress: "invalid listen address"
         case .addressResolution: "cannot resolve listen address"

@@ -1,19 +1,19 @@
 /// Where the server listens: a host (name or IP literal) and a TCP port.
-public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
+package struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     /// An IPv4 or IPv6 literal (without brackets) or a host name; "" means all interfaces
     /// (IPv6 dual-stack "::" when available, else 0.0.0.0).
-    public var host: String
+    package var host: String
     /// 0 asks the kernel for a free port; `HTTPServer.boundAddress` tells which one it chose.
-    public var port: UInt16
+    package var port: UInt16
 
-    public init(host: String, port: UInt16) {
+    package init(host: String, port: UInt16) {
         self.host = host
         self.port = port
     }
 
     /// Parses "127.0.0.1:9779", "[::1]:9779", "[fe80::1%eth0]:9779", ":9779", "0.0.0.0:0", "localhost:9779".
     /// The port is required; an IPv6 literal must be in brackets.
-    public init(parsing text: String) throws(HTTPServerError) {
+    package init(parsing text: String) throws(HTTPServerError) {
         func invalid(_ detail: String) -> HTTPServerError {
             HTTPServerError(kind: .invalidAddress, address: "\"\(text)\"", detail: detail)
         }
@@ -48,7 +48,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
         self.port = UInt16(portValue)
     }
 
-    public var description: String {
+    package var description: String {
         host.utf8.contains(ASCII.colon) ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 

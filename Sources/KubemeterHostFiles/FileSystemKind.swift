@@ -6,9 +6,9 @@ import CLinux
 /// What kind of file system a path or descriptor is on, from `statfs(2)`'s magic number: the
 /// one place that tells kernel file systems (whose files regenerate at each read and report
 /// removal as ENODEV) from ordinary ones (test trees, a copied node).
-public enum FileSystemKind {
+package enum FileSystemKind {
     /// cgroup2, cgroup v1 or procfs under `path`.
-    public static func isKernelFileSystem(_ path: String) -> Bool {
+    package static func isKernelFileSystem(_ path: String) -> Bool {
         var info = CLinux.statfs()
         guard statfs(path, &info) == 0 else { return false }
         return isKernel(magic: Int(info.f_type))
@@ -16,7 +16,7 @@ public enum FileSystemKind {
 
     /// Whether `descriptor` is on cgroupfs (v2 or v1): there a directory cannot be renamed and
     /// nothing is mounted on a cgroup, so an fd held on it stays on what its path names.
-    public static func isCgroupFileSystem(descriptor: Int32) -> Bool {
+    package static func isCgroupFileSystem(descriptor: Int32) -> Bool {
         var info = CLinux.statfs()
         guard fstatfs(descriptor, &info) == 0 else { return false }
         return isCgroup(magic: Int(info.f_type))

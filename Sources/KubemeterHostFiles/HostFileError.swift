@@ -1,11 +1,11 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
-import KubemeterParsers
+package import KubemeterParsers
 
 /// Why a host file or directory gave nothing: the one error of every read of the host (kept
 /// files, directory listings, link targets), with the path it is about.
-public enum HostFileError: Error, Sendable, Equatable, CustomStringConvertible {
+package enum HostFileError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kernel has no such file here (ENOENT, ENOTDIR at a first open): `cpu.pressure`
     /// without PSI, `memory.swap.current` without swap accounting. Not a problem.
     case notFound(path: String)
@@ -17,13 +17,13 @@ public enum HostFileError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The bytes were read but are not what the kernel writes.
     case parse(path: String, ParseError)
 
-    public var path: String {
+    package var path: String {
         switch self {
         case .notFound(let path), .vanished(let path), .io(let path, _), .parse(let path, _): path
         }
     }
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .notFound(let path): "\(path): no such file"
         case .vanished(let path): "\(path): vanished while reading"
@@ -34,7 +34,7 @@ public enum HostFileError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// What was being done when a call failed. ENOENT means absence before a first open, and
     /// removal once the file or directory was known to be there: the one place that says so.
-    public enum Operation: Sendable {
+    package enum Operation: Sendable {
         /// Opening a file the kernel may not have (a first open of a cgroup or /proc file).
         case opening
         /// Reading something known to have been there: a kept fd, a directory or link that a
@@ -43,7 +43,7 @@ public enum HostFileError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     /// The error for `code`, set by a failed call on `path` during `operation`.
-    public init(errno code: Int32, path: String, during operation: Operation) {
+    package init(errno code: Int32, path: String, during operation: Operation) {
         switch (code, operation) {
         case (ENOENT, .opening), (ENOTDIR, .opening): self = .notFound(path: path)
         case (ENOENT, _), (ENOTDIR, _), (ENODEV, _), (ESRCH, _): self = .vanished(path: path)

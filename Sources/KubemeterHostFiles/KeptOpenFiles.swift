@@ -1,8 +1,8 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
-import CLinux
-import KubemeterParsers
+package import CLinux
+package import KubemeterParsers
 
 /// Host files opened once and re-read with `pread(fd, buf, n, 0)` at every collection: one
 /// syscall a file instead of open + read + close. kernfs (cgroupfs) and procfs regenerate a
@@ -17,13 +17,13 @@ import KubemeterParsers
 /// them; past that a directory's identity is checked by path); past the bound, files are read with
 /// open + read + close (correct, only slower) and counted in `uncachedReads`. Directories not used by a collection
 /// are closed at its end, so fds follow the node's pods. Not thread-safe: one collection at a time.
-public final class KeptOpenFiles {
+package final class KeptOpenFiles {
     /// The files of one directory that a collection reads, opened lazily.
     ///
     /// One is kept per cgroup (5,000 at 1,000 pods), so it is compact: the fds inline rather than
     /// in an array of their own, and of the directory's `stat` only what identity compares (40 bytes).
-    public final class Directory {
-        public let path: String
+    package final class Directory {
+        package let path: String
         let names: [String]
         /// Per file: an fd, or `unopened`, or `absent` (the kernel has no such file here).
         var descriptors = InlineArray<16, Int32>(repeating: KeptOpenFiles.unopened)
@@ -50,15 +50,15 @@ public final class KeptOpenFiles {
     static let unopened: Int32 = -1
     static let absent: Int32 = -2
 
-    public let maximumOpenFiles: Int
-    public private(set) var openFiles = 0
-    public private(set) var uncachedReads = 0
+    package let maximumOpenFiles: Int
+    package private(set) var openFiles = 0
+    package private(set) var uncachedReads = 0
     private var directories: [String: Directory] = [:]
     private var generation: UInt64 = 0
     private var buffer: UnsafeMutableRawBufferPointer
     private let maximumFileSize = 4 * 1024 * 1024
 
-    public init(maximumOpenFiles: Int) {
+    package init(maximumOpenFiles: Int) {
         self.maximumOpenFiles = maximumOpenFiles
         buffer = .allocate(byteCount: 64 * 1024, alignment: 16)
     }
@@ -69,14 +69,14 @@ public final class KeptOpenFiles {
     }
 
     /// Starts a collection.
-    public func beginCollection() {
+    package func beginCollection() {
         generation &+= 1
     }
 
     /// Ends a collection: closes the fds of every directory it did not use, except, when
     /// `keepingThoseOf` names an earlier collection, the directories that one used (a narrower
     /// collection does not read them, and a wider one will again).
-    public func endCollection(keepingThoseOf earlier: UInt64? = nil) {
+    package func endCollection(keepingThoseOf earlier: UInt64? = nil) {
         for (path, directory) in directories where directory.generation != generation && directory.generation != earlier {
             close(directory)
             directories[path] = nil
@@ -84,10 +84,10 @@ public final class KeptOpenFiles {
     }
 
     /// The number of the collection in progress (or the last one).
-    public var currentCollection: UInt64 { generation }
+    package var currentCollection: UInt64 { generation }
 
     /// The kept files of `path`, or nil when the directory is gone (identity-checked trees only).
-    public func directory(_ path: String, files names: [String], checksIdentity: Bool) -> Directory? {
+    package func directory(_ path: String, files names: [String], checksIdentity: Bool) -> Directory? {
         let directory: Directory
         if let existing = directories[path], existing.names == names {
             directory = existing
@@ -138,7 +138,7 @@ public final class KeptOpenFiles {
     }
 
     /// Reads file `index` of `directory` and parses it; the bytes live only during `parse`.
-    public func read<Value>(
+    package func read<Value>(
         _ index: Int, of directory: Directory, _ parse: (UnsafeRawBufferPointer) throws(ParseError) -> Value
     ) -> Result<Value, HostFileError> {
         // The path is only built when a file is opened or an error named: not on the hot path.

@@ -1,18 +1,18 @@
 /// A cgroup v2 `cpu.max`: "$MAX $PERIOD" in microseconds, where $MAX is "max" for no quota
 /// (the default is "max 100000").
-public struct CPUMax: KernelFile, Equatable, Sendable {
-    public static let fileName = "cpu.max"
+package struct CPUMax: KernelFile, Equatable, Sendable {
+    package static let fileName = "cpu.max"
 
     /// The CPU time the cgroup may use per period; nil when the quota is "max" (unlimited).
-    public var quotaUsec: UInt64?
-    public var periodUsec: UInt64
+    package var quotaUsec: UInt64?
+    package var periodUsec: UInt64
 
-    public init(quotaUsec: UInt64?, periodUsec: UInt64) {
+    package init(quotaUsec: UInt64?, periodUsec: UInt64) {
         self.quotaUsec = quotaUsec
         self.periodUsec = periodUsec
     }
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CPUMax {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CPUMax {
         if bytes.isBlankFile { throw ParseError(file: fileName, reason: .empty) }
         var lines = LineReader(bytes)
         guard let line = lines.next() else { throw ParseError(file: fileName, reason: .empty) }

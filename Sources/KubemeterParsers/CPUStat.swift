@@ -2,21 +2,21 @@
 ///
 /// `usage_usec`, `user_usec` and `system_usec` are always there; the throttling keys appear when
 /// the cpu controller is enabled, the burst keys since Linux 5.14. A key the file lacks is nil.
-public struct CPUStat: KernelFile, Equatable, Sendable {
-    public static let fileName = "cpu.stat"
+package struct CPUStat: KernelFile, Equatable, Sendable {
+    package static let fileName = "cpu.stat"
 
-    public var usageUsec: UInt64?
-    public var userUsec: UInt64?
-    public var systemUsec: UInt64?
-    public var nrPeriods: UInt64?
-    public var nrThrottled: UInt64?
-    public var throttledUsec: UInt64?
-    public var nrBursts: UInt64?
-    public var burstUsec: UInt64?
+    package var usageUsec: UInt64?
+    package var userUsec: UInt64?
+    package var systemUsec: UInt64?
+    package var nrPeriods: UInt64?
+    package var nrThrottled: UInt64?
+    package var throttledUsec: UInt64?
+    package var nrBursts: UInt64?
+    package var burstUsec: UInt64?
     /// Lines skipped: unreadable, a known key with a bad value, or a repeated key.
-    public var malformedLines: Int
+    package var malformedLines: Int
 
-    public init(
+    package init(
         usageUsec: UInt64? = nil, userUsec: UInt64? = nil, systemUsec: UInt64? = nil,
         nrPeriods: UInt64? = nil, nrThrottled: UInt64? = nil, throttledUsec: UInt64? = nil,
         nrBursts: UInt64? = nil, burstUsec: UInt64? = nil, malformedLines: Int = 0
@@ -51,7 +51,7 @@ public struct CPUStat: KernelFile, Equatable, Sendable {
 
     private static let keys = KeyTable<Key>()
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CPUStat {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CPUStat {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
         return CPUStat(
             usageUsec: s.number(.usageUsec), userUsec: s.number(.userUsec), systemUsec: s.number(.systemUsec),

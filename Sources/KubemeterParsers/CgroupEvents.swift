@@ -1,14 +1,14 @@
 /// A cgroup v2 `cgroup.events`: whether the cgroup's subtree has live processes, and whether it
 /// is frozen (`frozen` since Linux 5.2). Each value is "0" or "1"; anything else leaves it nil.
-public struct CgroupEvents: KernelFile, Equatable, Sendable {
-    public static let fileName = "cgroup.events"
+package struct CgroupEvents: KernelFile, Equatable, Sendable {
+    package static let fileName = "cgroup.events"
 
-    public var populated: Bool?
-    public var frozen: Bool?
+    package var populated: Bool?
+    package var frozen: Bool?
     /// Lines skipped: unreadable, a value other than 0 or 1, or a repeated key.
-    public var malformedLines: Int
+    package var malformedLines: Int
 
-    public init(populated: Bool? = nil, frozen: Bool? = nil, malformedLines: Int = 0) {
+    package init(populated: Bool? = nil, frozen: Bool? = nil, malformedLines: Int = 0) {
         self.populated = populated
         self.frozen = frozen
         self.malformedLines = malformedLines
@@ -27,7 +27,7 @@ public struct CgroupEvents: KernelFile, Equatable, Sendable {
 
     private static let keys = KeyTable<Key>()
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CgroupEvents {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CgroupEvents {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
         var events = CgroupEvents(malformedLines: malformed)
         func flag(_ slot: Slot) -> Bool? {

@@ -3,22 +3,22 @@
 ///
 /// The kernel writes the number and one newline. Anything else (text, a sign, an overflow, two
 /// numbers, padding) is `.invalidNumber`: a single-value file has no other field to fall back on.
-public struct CgroupValue: KernelFile, Equatable, Sendable {
+package struct CgroupValue: KernelFile, Equatable, Sendable {
     /// Generic, since one type serves many files; `parse(_:file:)` names the real file in errors.
-    public static let fileName = "single-value file"
+    package static let fileName = "single-value file"
 
-    public var value: UInt64
+    package var value: UInt64
 
-    public init(value: UInt64) {
+    package init(value: UInt64) {
         self.value = value
     }
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CgroupValue {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> CgroupValue {
         try parse(bytes, file: fileName)
     }
 
     /// Parses `bytes`, naming `file` (e.g. "memory.current") in any error.
-    public static func parse(
+    package static func parse(
         _ bytes: UnsafeRawBufferPointer, file: String
     ) throws(ParseError) -> CgroupValue {
         if bytes.isBlankFile { throw ParseError(file: file, reason: .empty) }
@@ -28,11 +28,11 @@ public struct CgroupValue: KernelFile, Equatable, Sendable {
         return CgroupValue(value: value)
     }
 
-    public static func parse(_ bytes: [UInt8], file: String) throws(ParseError) -> CgroupValue {
+    package static func parse(_ bytes: [UInt8], file: String) throws(ParseError) -> CgroupValue {
         try withBytes(of: bytes) { (raw) throws(ParseError) in try parse(raw, file: file) }
     }
 
-    public static func parse(_ text: String, file: String) throws(ParseError) -> CgroupValue {
+    package static func parse(_ text: String, file: String) throws(ParseError) -> CgroupValue {
         try parse(Array(text.utf8), file: file)
     }
 }

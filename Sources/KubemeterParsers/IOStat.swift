@@ -1,15 +1,15 @@
 /// One device's line of `io.stat`; a key the line lacks (or has twice, or with a bad value) is nil.
-public struct IOStatDevice: Equatable, Sendable {
-    public var major: UInt32
-    public var minor: UInt32
-    public var rbytes: UInt64?
-    public var wbytes: UInt64?
-    public var rios: UInt64?
-    public var wios: UInt64?
-    public var dbytes: UInt64?
-    public var dios: UInt64?
+package struct IOStatDevice: Equatable, Sendable {
+    package var major: UInt32
+    package var minor: UInt32
+    package var rbytes: UInt64?
+    package var wbytes: UInt64?
+    package var rios: UInt64?
+    package var wios: UInt64?
+    package var dbytes: UInt64?
+    package var dios: UInt64?
 
-    public init(
+    package init(
         major: UInt32, minor: UInt32, rbytes: UInt64? = nil, wbytes: UInt64? = nil,
         rios: UInt64? = nil, wios: UInt64? = nil, dbytes: UInt64? = nil, dios: UInt64? = nil
     ) {
@@ -30,16 +30,16 @@ public struct IOStatDevice: Equatable, Sendable {
 ///
 /// Unknown keys (e.g. the `cost.*` keys of io.cost) are ignored. A cgroup that has done no IO
 /// has an empty `io.stat`, so an empty file is no device rather than an error.
-public struct IOStat: KernelFile, Equatable, Sendable {
-    public static let fileName = "io.stat"
+package struct IOStat: KernelFile, Equatable, Sendable {
+    package static let fileName = "io.stat"
 
     /// In file order.
-    public var devices: [IOStatDevice]
+    package var devices: [IOStatDevice]
     /// Lines skipped (no readable device), lines with a field skipped (bad value, repeated key),
     /// and repeats of a device (every line of a repeated device is dropped: never a guess).
-    public var malformedLines: Int
+    package var malformedLines: Int
 
-    public init(devices: [IOStatDevice], malformedLines: Int = 0) {
+    package init(devices: [IOStatDevice], malformedLines: Int = 0) {
         self.devices = devices
         self.malformedLines = malformedLines
     }
@@ -61,7 +61,7 @@ public struct IOStat: KernelFile, Equatable, Sendable {
 
     private static let keys = KeyTable<Key>()
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> IOStat {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> IOStat {
         var devices: [IOStatDevice] = []
         var malformed = 0
         var seen = DuplicateFinder<UInt64>()

@@ -2,7 +2,7 @@
 ///
 /// Parsers do no I/O: the caller reads the file (once, into a reused buffer) and hands over
 /// the bytes, which need only live for the call.
-public protocol KernelFile: Sendable {
+package protocol KernelFile: Sendable {
     /// The kernel file's name as written in errors and docs (e.g. "cpu.stat").
     static var fileName: String { get }
     /// Parses the whole file. Throws only when nothing useful can be taken from it.
@@ -11,12 +11,12 @@ public protocol KernelFile: Sendable {
 
 extension KernelFile {
     /// Parses bytes held in an array (tests, and callers that already have one).
-    public static func parse(_ bytes: [UInt8]) throws(ParseError) -> Self {
+    package static func parse(_ bytes: [UInt8]) throws(ParseError) -> Self {
         try withBytes(of: bytes) { (raw) throws(ParseError) in try parse(raw) }
     }
 
     /// Parses text (tests and fixtures); the text's UTF-8 bytes are what is parsed.
-    public static func parse(_ text: String) throws(ParseError) -> Self {
+    package static func parse(_ text: String) throws(ParseError) -> Self {
         try parse(Array(text.utf8))
     }
 }

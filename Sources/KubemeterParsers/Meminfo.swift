@@ -6,19 +6,19 @@
 /// Lines with the ` kB` unit (KiB, whatever the kernel calls it) are converted to bytes; unit-less
 /// lines (the HugePages_* counts) are kept as they are. An entry whose bytes would overflow a
 /// UInt64 is skipped, never wrapped.
-public struct Meminfo: KernelFile, Equatable, Sendable {
-    public static let fileName = "/proc/meminfo"
+package struct Meminfo: KernelFile, Equatable, Sendable {
+    package static let fileName = "/proc/meminfo"
 
     /// Entry names in file order, without the colon (e.g. "Inactive(file)").
-    public var names: [String]
+    package var names: [String]
     /// `values[i]` belongs to `names[i]`.
-    public var values: [UInt64]
+    package var values: [UInt64]
     /// Lines skipped: no colon, a bad or overflowing number, an unknown unit, an over-long name,
     /// or a repeated name (which also removes the first entry of that name).
-    public var malformedLines: Int
+    package var malformedLines: Int
 
     /// - Precondition: `names` and `values` have the same count.
-    public init(names: [String], values: [UInt64], malformedLines: Int = 0) {
+    package init(names: [String], values: [UInt64], malformedLines: Int = 0) {
         precondition(names.count == values.count, "Meminfo names and values must pair up")
         self.names = names
         self.values = values
@@ -26,28 +26,28 @@ public struct Meminfo: KernelFile, Equatable, Sendable {
     }
 
     /// The value of the entry `name` (bytes, or a raw count for unit-less entries).
-    public subscript(name: String) -> UInt64? {
+    package subscript(name: String) -> UInt64? {
         guard let index = names.firstIndex(of: name) else { return nil }
         return values[index]
     }
 
-    public var memTotal: UInt64? { self["MemTotal"] }
-    public var memFree: UInt64? { self["MemFree"] }
-    public var memAvailable: UInt64? { self["MemAvailable"] }
-    public var buffers: UInt64? { self["Buffers"] }
-    public var cached: UInt64? { self["Cached"] }
-    public var swapTotal: UInt64? { self["SwapTotal"] }
-    public var swapFree: UInt64? { self["SwapFree"] }
+    package var memTotal: UInt64? { self["MemTotal"] }
+    package var memFree: UInt64? { self["MemFree"] }
+    package var memAvailable: UInt64? { self["MemAvailable"] }
+    package var buffers: UInt64? { self["Buffers"] }
+    package var cached: UInt64? { self["Cached"] }
+    package var swapTotal: UInt64? { self["SwapTotal"] }
+    package var swapFree: UInt64? { self["SwapFree"] }
     /// "Inactive(file)".
-    public var inactiveFile: UInt64? { self["Inactive(file)"] }
+    package var inactiveFile: UInt64? { self["Inactive(file)"] }
     /// "Active(file)".
-    public var activeFile: UInt64? { self["Active(file)"] }
+    package var activeFile: UInt64? { self["Active(file)"] }
 
     /// Longer names are not meminfo's (its longest is under 20 bytes); refusing them keeps a
     /// hostile line from becoming a huge String.
     static let maximumNameLength = 64
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> Meminfo {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> Meminfo {
         if bytes.isBlankFile { throw ParseError(file: fileName, reason: .empty) }
         var names: [String] = []
         var values: [UInt64] = []

@@ -1,19 +1,19 @@
 /// A cgroup v2 `memory.events` (or `memory.events.local`): counts of memory-limit events.
 ///
 /// `oom_group_kill` appeared in Linux 5.17; older kernels leave it nil.
-public struct MemoryEvents: KernelFile, Equatable, Sendable {
-    public static let fileName = "memory.events"
+package struct MemoryEvents: KernelFile, Equatable, Sendable {
+    package static let fileName = "memory.events"
 
-    public var low: UInt64?
-    public var high: UInt64?
-    public var max: UInt64?
-    public var oom: UInt64?
-    public var oomKill: UInt64?
-    public var oomGroupKill: UInt64?
+    package var low: UInt64?
+    package var high: UInt64?
+    package var max: UInt64?
+    package var oom: UInt64?
+    package var oomKill: UInt64?
+    package var oomGroupKill: UInt64?
     /// Lines skipped: unreadable, a known key with a bad value, or a repeated key.
-    public var malformedLines: Int
+    package var malformedLines: Int
 
-    public init(
+    package init(
         low: UInt64? = nil, high: UInt64? = nil, max: UInt64? = nil, oom: UInt64? = nil,
         oomKill: UInt64? = nil, oomGroupKill: UInt64? = nil, malformedLines: Int = 0
     ) {
@@ -43,7 +43,7 @@ public struct MemoryEvents: KernelFile, Equatable, Sendable {
 
     private static let keys = KeyTable<Key>()
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryEvents {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryEvents {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
         return MemoryEvents(
             low: s.number(.low), high: s.number(.high), max: s.number(.max), oom: s.number(.oom),

@@ -2,37 +2,37 @@
 ///
 /// The kernel documents that entries move and new ones appear in the middle; only keys matter.
 /// Keys absent on a given kernel (e.g. `kernel` before 5.18) are nil.
-public struct MemoryStat: KernelFile, Equatable, Sendable {
-    public static let fileName = "memory.stat"
+package struct MemoryStat: KernelFile, Equatable, Sendable {
+    package static let fileName = "memory.stat"
 
-    public var anon: UInt64?
-    public var file: UInt64?
-    public var kernel: UInt64?
-    public var kernelStack: UInt64?
-    public var pagetables: UInt64?
-    public var sock: UInt64?
-    public var shmem: UInt64?
-    public var fileMapped: UInt64?
-    public var fileDirty: UInt64?
-    public var fileWriteback: UInt64?
-    public var swapcached: UInt64?
-    public var anonThp: UInt64?
-    public var inactiveAnon: UInt64?
-    public var activeAnon: UInt64?
-    public var inactiveFile: UInt64?
-    public var activeFile: UInt64?
-    public var unevictable: UInt64?
-    public var slabReclaimable: UInt64?
-    public var slabUnreclaimable: UInt64?
-    public var slab: UInt64?
-    public var pgfault: UInt64?
-    public var pgmajfault: UInt64?
-    public var workingsetRefaultAnon: UInt64?
-    public var workingsetRefaultFile: UInt64?
+    package var anon: UInt64?
+    package var file: UInt64?
+    package var kernel: UInt64?
+    package var kernelStack: UInt64?
+    package var pagetables: UInt64?
+    package var sock: UInt64?
+    package var shmem: UInt64?
+    package var fileMapped: UInt64?
+    package var fileDirty: UInt64?
+    package var fileWriteback: UInt64?
+    package var swapcached: UInt64?
+    package var anonThp: UInt64?
+    package var inactiveAnon: UInt64?
+    package var activeAnon: UInt64?
+    package var inactiveFile: UInt64?
+    package var activeFile: UInt64?
+    package var unevictable: UInt64?
+    package var slabReclaimable: UInt64?
+    package var slabUnreclaimable: UInt64?
+    package var slab: UInt64?
+    package var pgfault: UInt64?
+    package var pgmajfault: UInt64?
+    package var workingsetRefaultAnon: UInt64?
+    package var workingsetRefaultFile: UInt64?
     /// Lines skipped: unreadable, a known key with a bad value, or a repeated key.
-    public var malformedLines: Int
+    package var malformedLines: Int
 
-    public init(
+    package init(
         anon: UInt64? = nil, file: UInt64? = nil, kernel: UInt64? = nil,
         kernelStack: UInt64? = nil, pagetables: UInt64? = nil, sock: UInt64? = nil,
         shmem: UInt64? = nil, fileMapped: UInt64? = nil, fileDirty: UInt64? = nil,
@@ -114,12 +114,12 @@ public struct MemoryStat: KernelFile, Equatable, Sendable {
     /// Only what the working set needs (`anon`, `file`, `inactive_file`; every other field nil),
     /// reading no further than the line of the last of them: on 6.x kernels line 23 of about 50.
     /// For /metrics/resource, which reads `memory.stat` of every cgroup for this alone.
-    public static func parseWorkingSet(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryStat {
+    package static func parseWorkingSet(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryStat {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: workingSetKeys, stoppingWhenAllSeen: true)
         return MemoryStat(anon: s.number(.anon), file: s.number(.file), inactiveFile: s.number(.inactiveFile), malformedLines: malformed)
     }
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryStat {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> MemoryStat {
         let (s, malformed) = try FlatKeyedFile.scan(bytes, file: fileName, keys: keys)
         return MemoryStat(
             anon: s.number(.anon), file: s.number(.file), kernel: s.number(.kernel),

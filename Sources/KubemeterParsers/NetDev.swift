@@ -1,24 +1,24 @@
 /// One interface's counters from `/proc/net/dev`, as the kernel prints them (dev_seq_printf_stats).
-public struct NetDevInterface: Equatable, Sendable {
-    public var name: String
-    public var rxBytes: UInt64
-    public var rxPackets: UInt64
-    public var rxErrors: UInt64
-    public var rxDropped: UInt64
-    public var rxFifo: UInt64
-    public var rxFrame: UInt64
-    public var rxCompressed: UInt64
-    public var rxMulticast: UInt64
-    public var txBytes: UInt64
-    public var txPackets: UInt64
-    public var txErrors: UInt64
-    public var txDropped: UInt64
-    public var txFifo: UInt64
-    public var txCollisions: UInt64
-    public var txCarrier: UInt64
-    public var txCompressed: UInt64
+package struct NetDevInterface: Equatable, Sendable {
+    package var name: String
+    package var rxBytes: UInt64
+    package var rxPackets: UInt64
+    package var rxErrors: UInt64
+    package var rxDropped: UInt64
+    package var rxFifo: UInt64
+    package var rxFrame: UInt64
+    package var rxCompressed: UInt64
+    package var rxMulticast: UInt64
+    package var txBytes: UInt64
+    package var txPackets: UInt64
+    package var txErrors: UInt64
+    package var txDropped: UInt64
+    package var txFifo: UInt64
+    package var txCollisions: UInt64
+    package var txCarrier: UInt64
+    package var txCompressed: UInt64
 
-    public init(
+    package init(
         name: String, rxBytes: UInt64 = 0, rxPackets: UInt64 = 0, rxErrors: UInt64 = 0,
         rxDropped: UInt64 = 0, rxFifo: UInt64 = 0, rxFrame: UInt64 = 0, rxCompressed: UInt64 = 0,
         rxMulticast: UInt64 = 0, txBytes: UInt64 = 0, txPackets: UInt64 = 0, txErrors: UInt64 = 0,
@@ -55,16 +55,16 @@ public struct NetDevInterface: Equatable, Sendable {
 /// The name ends at the first ':' (names cannot contain one); the kernel pads it to six columns
 /// and omits the space after the colon when a number is wide ("eth0:123"), so the colon, not
 /// blanks, separates it from the counters.
-public struct NetDev: KernelFile, Equatable, Sendable {
-    public static let fileName = "/proc/net/dev"
+package struct NetDev: KernelFile, Equatable, Sendable {
+    package static let fileName = "/proc/net/dev"
 
     /// In file order.
-    public var interfaces: [NetDevInterface]
+    package var interfaces: [NetDevInterface]
     /// Lines skipped: no colon, a bad name, not exactly 16 numbers, or a repeated interface
     /// (every line of a repeated name is dropped).
-    public var malformedLines: Int
+    package var malformedLines: Int
 
-    public init(interfaces: [NetDevInterface], malformedLines: Int = 0) {
+    package init(interfaces: [NetDevInterface], malformedLines: Int = 0) {
         self.interfaces = interfaces
         self.malformedLines = malformedLines
     }
@@ -73,7 +73,7 @@ public struct NetDev: KernelFile, Equatable, Sendable {
     static let maximumNameLength = 64
     static let columnCount = 16
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> NetDev {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> NetDev {
         if bytes.isBlankFile { throw ParseError(file: fileName, reason: .empty) }
         var interfaces: [NetDevInterface] = []
         var malformed = 0

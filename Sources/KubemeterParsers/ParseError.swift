@@ -2,8 +2,8 @@
 ///
 /// Parsers throw this only when nothing useful can be taken from the file. A single bad line in a
 /// keyed file is not an error: the line is skipped, its field left `nil`, and the skip counted.
-public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
-    public enum Reason: Equatable, Sendable {
+package struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
+    package enum Reason: Equatable, Sendable {
         /// Zero bytes, or only whitespace.
         case empty
         /// A field the format requires is absent.
@@ -17,15 +17,15 @@ public struct ParseError: Error, Equatable, Sendable, CustomStringConvertible {
     }
 
     /// The kernel file, as named in docs (e.g. "cpu.stat", "/proc/stat").
-    public var file: String
-    public var reason: Reason
+    package var file: String
+    package var reason: Reason
 
-    public init(file: String, reason: Reason) {
+    package init(file: String, reason: Reason) {
         self.file = file
         self.reason = reason
     }
 
-    public var description: String {
+    package var description: String {
         switch reason {
         case .empty: "\(file): empty"
         case .missingField(let field): "\(file): missing field \(field)"

@@ -1,12 +1,12 @@
 /// One line of a pressure file: the share of wall time in which tasks stalled, averaged over
 /// 10, 60 and 300 seconds (percent), and the total stall time in microseconds.
-public struct PressureLine: Equatable, Sendable {
-    public var avg10: Double
-    public var avg60: Double
-    public var avg300: Double
-    public var totalUsec: UInt64
+package struct PressureLine: Equatable, Sendable {
+    package var avg10: Double
+    package var avg60: Double
+    package var avg300: Double
+    package var totalUsec: UInt64
 
-    public init(avg10: Double, avg60: Double, avg300: Double, totalUsec: UInt64) {
+    package init(avg10: Double, avg60: Double, avg300: Double, totalUsec: UInt64) {
         self.avg10 = avg10
         self.avg60 = avg60
         self.avg300 = avg300
@@ -21,16 +21,16 @@ public struct PressureLine: Equatable, Sendable {
 ///     full avg10=0.00 avg60=0.00 avg300=0.00 total=0
 ///
 /// Kernels before 5.13 write no `full` line for cpu; it is nil then.
-public struct Pressure: KernelFile, Equatable, Sendable {
-    public static let fileName = "pressure"
+package struct Pressure: KernelFile, Equatable, Sendable {
+    package static let fileName = "pressure"
 
-    public var some: PressureLine?
-    public var full: PressureLine?
+    package var some: PressureLine?
+    package var full: PressureLine?
     /// Lines skipped: unreadable, a some/full line missing a key or with a bad value, or a
     /// repeated some/full line (which also voids the first).
-    public var malformedLines: Int
+    package var malformedLines: Int
 
-    public init(some: PressureLine?, full: PressureLine?, malformedLines: Int = 0) {
+    package init(some: PressureLine?, full: PressureLine?, malformedLines: Int = 0) {
         self.some = some
         self.full = full
         self.malformedLines = malformedLines
@@ -54,7 +54,7 @@ public struct Pressure: KernelFile, Equatable, Sendable {
         }
     }
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> Pressure {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> Pressure {
         if bytes.isBlankFile { throw ParseError(file: fileName, reason: .empty) }
         var some = LineSlot.unseen
         var full = LineSlot.unseen

@@ -4,31 +4,31 @@
 ///
 /// The command name is in parentheses and may itself contain spaces, parentheses and newlines;
 /// it ends at the last ')' of the file. Fields are numbered as in proc(5), from 1.
-public struct ProcPIDStat: KernelFile, Equatable, Sendable {
-    public static let fileName = "/proc/<pid>/stat"
+package struct ProcPIDStat: KernelFile, Equatable, Sendable {
+    package static let fileName = "/proc/<pid>/stat"
 
     /// Field 1.
-    public var pid: Int32
+    package var pid: Int32
     /// Field 2, without the parentheses (invalid UTF-8 repaired).
-    public var comm: String
+    package var comm: String
     /// Field 3, the state character (e.g. `UInt8(ascii: "R")`).
-    public var state: UInt8
+    package var state: UInt8
     /// Field 4.
-    public var ppid: Int32
+    package var ppid: Int32
     /// Field 14, user time in USER_HZ ticks.
-    public var utimeTicks: UInt64
+    package var utimeTicks: UInt64
     /// Field 15, system time in USER_HZ ticks.
-    public var stimeTicks: UInt64
+    package var stimeTicks: UInt64
     /// Field 22, start time after boot in USER_HZ ticks.
-    public var startTimeTicks: UInt64
+    package var startTimeTicks: UInt64
     /// Field 20.
-    public var numThreads: UInt64
+    package var numThreads: UInt64
     /// Field 23.
-    public var vsizeBytes: UInt64
+    package var vsizeBytes: UInt64
     /// Field 24, resident set size in pages.
-    public var rssPages: UInt64
+    package var rssPages: UInt64
 
-    public init(
+    package init(
         pid: Int32, comm: String, state: UInt8, ppid: Int32, utimeTicks: UInt64,
         stimeTicks: UInt64, startTimeTicks: UInt64, numThreads: UInt64, vsizeBytes: UInt64,
         rssPages: UInt64
@@ -49,7 +49,7 @@ public struct ProcPIDStat: KernelFile, Equatable, Sendable {
     /// file from becoming a huge String.
     static let maximumCommLength = 256
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> ProcPIDStat {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> ProcPIDStat {
         if bytes.isBlankFile { throw ParseError(file: fileName, reason: .empty) }
         let whole = ByteSpan(start: 0, end: bytes.count)
         guard let open = bytes.firstIndex(of: ASCII.leftParenthesis, in: whole),

@@ -1,18 +1,18 @@
 /// CPU time from one `cpu` line of `/proc/stat`, in USER_HZ ticks (`sysconf(_SC_CLK_TCK)`,
 /// almost always 100). Guest time is already included in user and nice.
-public struct CPUTimes: Equatable, Sendable {
-    public var user: UInt64
-    public var nice: UInt64
-    public var system: UInt64
-    public var idle: UInt64
-    public var iowait: UInt64
-    public var irq: UInt64
-    public var softirq: UInt64
-    public var steal: UInt64
-    public var guest: UInt64
-    public var guestNice: UInt64
+package struct CPUTimes: Equatable, Sendable {
+    package var user: UInt64
+    package var nice: UInt64
+    package var system: UInt64
+    package var idle: UInt64
+    package var iowait: UInt64
+    package var irq: UInt64
+    package var softirq: UInt64
+    package var steal: UInt64
+    package var guest: UInt64
+    package var guestNice: UInt64
 
-    public init(
+    package init(
         user: UInt64 = 0, nice: UInt64 = 0, system: UInt64 = 0, idle: UInt64 = 0,
         iowait: UInt64 = 0, irq: UInt64 = 0, softirq: UInt64 = 0, steal: UInt64 = 0,
         guest: UInt64 = 0, guestNice: UInt64 = 0
@@ -36,28 +36,28 @@ public struct CPUTimes: Equatable, Sendable {
 /// came with later kernels (iowait..softirq 2.6, steal 2.6.11, guest 2.6.24, guest_nice 2.6.33)
 /// and are 0 when absent; columns after the tenth are ignored. The `intr` and `softirq` lines
 /// are skipped without being split.
-public struct ProcStat: KernelFile, Equatable, Sendable {
-    public static let fileName = "/proc/stat"
+package struct ProcStat: KernelFile, Equatable, Sendable {
+    package static let fileName = "/proc/stat"
 
     /// The aggregate "cpu" line.
-    public var total: CPUTimes?
+    package var total: CPUTimes?
     /// "cpuN" lines by N. Offline CPUs have no line.
-    public var perCPU: [Int: CPUTimes]
+    package var perCPU: [Int: CPUTimes]
     /// `btime`: boot time, seconds since the Unix epoch.
-    public var bootTime: UInt64?
+    package var bootTime: UInt64?
     /// `ctxt`.
-    public var contextSwitches: UInt64?
+    package var contextSwitches: UInt64?
     /// `processes`: forks since boot.
-    public var processesCreated: UInt64?
+    package var processesCreated: UInt64?
     /// `procs_running`.
-    public var procsRunning: UInt64?
+    package var procsRunning: UInt64?
     /// `procs_blocked`.
-    public var procsBlocked: UInt64?
+    package var procsBlocked: UInt64?
     /// Lines skipped: a cpu line with under four numbers or a bad one, a known key with a bad
     /// value, a repeated key (which also voids the first), or a line with a single field.
-    public var malformedLines: Int
+    package var malformedLines: Int
 
-    public init(
+    package init(
         total: CPUTimes? = nil, perCPU: [Int: CPUTimes] = [:], bootTime: UInt64? = nil,
         contextSwitches: UInt64? = nil, processesCreated: UInt64? = nil,
         procsRunning: UInt64? = nil, procsBlocked: UInt64? = nil, malformedLines: Int = 0
@@ -89,7 +89,7 @@ public struct ProcStat: KernelFile, Equatable, Sendable {
 
     private static let scalarKeys = KeyTable<ScalarKey>()
 
-    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> ProcStat {
+    package static func parse(_ bytes: UnsafeRawBufferPointer) throws(ParseError) -> ProcStat {
         if bytes.isBlankFile { throw ParseError(file: fileName, reason: .empty) }
         var stat = ProcStat()
         var totalSeen = false

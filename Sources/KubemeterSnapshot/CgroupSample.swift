@@ -1,37 +1,37 @@
-import KubemeterParsers
+package import KubemeterParsers
 
 /// What one collection read from one cgroup directory. A field is nil when its file was absent or
 /// unreadable: renderers then leave the series out rather than write a 0 (metrics-server drops a
 /// whole pod when a container reports 0 CPU or 0 memory).
 @dynamicMemberLookup
-public struct CgroupSample: Sendable, Equatable {
+package struct CgroupSample: Sendable, Equatable {
     /// `cpu.stat`.
-    public var cpu: CPUStat?
+    package var cpu: CPUStat?
     /// `memory.current`, bytes. Absent at the root cgroup and without the memory controller.
-    public var memoryCurrent: UInt64?
+    package var memoryCurrent: UInt64?
     /// `memory.stat`.
-    public var memoryStat: MemoryStat?
+    package var memoryStat: MemoryStat?
     /// `memory.swap.current`, bytes. Absent without swap accounting.
-    public var swapCurrent: UInt64?
+    package var swapCurrent: UInt64?
     /// `memory.swap.max`.
-    public var swapMax: CgroupLimit?
+    package var swapMax: CgroupLimit?
 
     /// The files only /metrics/cadvisor and `kubemeter top` read (the kubelet's endpoint needs
     /// none of them). Held out of line: a sample is copied several times on its way into the
     /// snapshot, and a `.resource` collection has none of these.
-    public var cadvisorValues: CadvisorCgroupValues {
+    package var cadvisorValues: CadvisorCgroupValues {
         get { cadvisorBox?.values ?? CadvisorCgroupValues() }
         set { cadvisorBox = newValue == CadvisorCgroupValues() ? nil : CadvisorBox(newValue) }
     }
     private var cadvisorBox: CadvisorBox?
 
     /// Each cAdvisor-only value read as if it were a field of the sample (`sample.cpuMax`).
-    public subscript<Value>(dynamicMember keyPath: WritableKeyPath<CadvisorCgroupValues, Value>) -> Value {
+    package subscript<Value>(dynamicMember keyPath: WritableKeyPath<CadvisorCgroupValues, Value>) -> Value {
         get { cadvisorValues[keyPath: keyPath] }
         set { cadvisorValues[keyPath: keyPath] = newValue }
     }
 
-    public init(
+    package init(
         cpu: CPUStat? = nil, memoryCurrent: UInt64? = nil, memoryStat: MemoryStat? = nil,
         swapCurrent: UInt64? = nil, swapMax: CgroupLimit? = nil
     ) {
@@ -44,36 +44,36 @@ public struct CgroupSample: Sendable, Equatable {
 }
 
 extension CgroupSample {
-    public static func == (a: CgroupSample, b: CgroupSample) -> Bool {
+    package static func == (a: CgroupSample, b: CgroupSample) -> Bool {
         a.cpu == b.cpu && a.memoryCurrent == b.memoryCurrent && a.memoryStat == b.memoryStat
             && a.swapCurrent == b.swapCurrent && a.swapMax == b.swapMax && a.cadvisorValues == b.cadvisorValues
     }
 }
 
 /// The values of a cgroup's cAdvisor-only files (see `CgroupSample`).
-public struct CadvisorCgroupValues: Sendable, Equatable {
+package struct CadvisorCgroupValues: Sendable, Equatable {
     /// `cpu.max`: the CFS quota and period.
-    public var cpuMax: CPUMax?
+    package var cpuMax: CPUMax?
     /// `cpu.weight`.
-    public var cpuWeight: UInt64?
+    package var cpuWeight: UInt64?
     /// `memory.max`.
-    public var memoryMax: CgroupLimit?
+    package var memoryMax: CgroupLimit?
     /// `memory.peak` (kernel 5.19+).
-    public var memoryPeak: UInt64?
+    package var memoryPeak: UInt64?
     /// `memory.events`: oom, oom_kill, ... (hierarchical).
-    public var memoryEvents: MemoryEvents?
+    package var memoryEvents: MemoryEvents?
     /// `pids.current`.
-    public var pidsCurrent: UInt64?
+    package var pidsCurrent: UInt64?
     /// `cpu.pressure` (absent without PSI).
-    public var cpuPressure: Pressure?
+    package var cpuPressure: Pressure?
     /// `memory.pressure`.
-    public var memoryPressure: Pressure?
+    package var memoryPressure: Pressure?
     /// `io.pressure`.
-    public var ioPressure: Pressure?
+    package var ioPressure: Pressure?
     /// `io.stat`.
-    public var ioStat: IOStat?
+    package var ioStat: IOStat?
 
-    public init() {}
+    package init() {}
 }
 
 /// Immutable: a change to a sample's cAdvisor values makes a new box, so copies never share edits.
@@ -84,7 +84,7 @@ private final class CadvisorBox: Sendable {
 
 extension CgroupSample {
     /// Cumulative CPU time in core-seconds: `cpu.stat usage_usec` / 1e6 (cAdvisor and the kubelet).
-    public var cpuUsageSeconds: Double? {
+    package var cpuUsageSeconds: Double? {
         cpu?.usageUsec.map(Formulas.cpuUsageSeconds(usageUsec:))
     }
 
@@ -95,7 +95,7 @@ extension CgroupSample {
     /// then), never `memory.current` passed off as one.
     /// A `memory.stat` in which none of `anon`, `file`, `inactive_file` could be read is not one
     /// the kernel wrote (every kernel with cgroup v2 writes all three), and counts as unreadable.
-    public var memoryWorkingSetBytes: UInt64? {
+    package var memoryWorkingSetBytes: UInt64? {
         guard let usage = memoryCurrent, let stat = memoryStat,
               stat.anon != nil || stat.file != nil || stat.inactiveFile != nil
         else { return nil }
@@ -104,7 +104,7 @@ extension CgroupSample {
 
     /// The swap limit the kubelet reports as `container_swap_limit_bytes`: `memory.swap.max` when
     /// it is a number; nothing when it is `max` (the kubelet sets no SwapAvailableBytes then).
-    public var swapLimitBytes: UInt64? {
+    package var swapLimitBytes: UInt64? {
         Formulas.swapLimitBytes(swapMax)
     }
 }

@@ -1,23 +1,23 @@
-import KubemeterHostFiles
-import KubemeterParsers
+package import KubemeterHostFiles
+package import KubemeterParsers
 
 /// One collection of the whole node: the single model every renderer reads.
-public struct NodeSnapshot: Sendable {
+package struct NodeSnapshot: Sendable {
     /// Wall-clock time of the collection, in milliseconds since the Unix epoch.
-    public var timestampMilliseconds: Int64
-    public var node: NodeUsage
+    package var timestampMilliseconds: Int64
+    package var node: NodeUsage
     /// Pods with a known namespace and name, sorted by namespace, name, uid.
-    public var pods: [PodUsage]
+    package var pods: [PodUsage]
     /// True when the collection as a whole failed (the kubelet's `resource_scrape_error` 1).
     /// A vanished or unreadable container never sets it.
-    public var scrapeFailed: Bool
+    package var scrapeFailed: Bool
     /// What this collection skipped, and why; exported as the agent's own health.
-    public var problems: CollectionProblems
-    public var timings = CollectionTimings()
+    package var problems: CollectionProblems
+    package var timings = CollectionTimings()
     /// What was read: a `.resource` snapshot lacks the values only /metrics/cadvisor and top use.
-    public var scope: CollectionScope = .full
+    package var scope: CollectionScope = .full
 
-    public init(
+    package init(
         timestampMilliseconds: Int64, node: NodeUsage, pods: [PodUsage], scrapeFailed: Bool = false,
         problems: CollectionProblems = CollectionProblems()
     ) {
@@ -30,7 +30,7 @@ public struct NodeSnapshot: Sendable {
 }
 
 /// How much of the node a collection reads.
-public enum CollectionScope: Int, Sendable, Comparable {
+package enum CollectionScope: Int, Sendable, Comparable {
     /// Only what the kubelet's /metrics/resource needs: per cgroup `cpu.stat`, `memory.current`,
     /// `memory.stat`, `memory.swap.*`; for the node the root cgroup's `cpu.stat` and `memory.stat`
     /// and `/proc/meminfo`. A fraction of the files, so a Prometheus scrape of it costs that much.
@@ -39,11 +39,11 @@ public enum CollectionScope: Int, Sendable, Comparable {
     /// /proc files, for /metrics/cadvisor, /top and /pods.
     case full
 
-    public static func < (a: CollectionScope, b: CollectionScope) -> Bool { a.rawValue < b.rawValue }
+    package static func < (a: CollectionScope, b: CollectionScope) -> Bool { a.rawValue < b.rawValue }
 }
 
 /// Where a node value came from: the kubelet's own source, or the documented `/proc` fallback.
-public enum NodeValueSource: String, Sendable {
+package enum NodeValueSource: String, Sendable {
     /// The root cgroup's `cpu.stat`.
     case rootCgroupCPUStat = "cgroup cpu.stat"
     /// `/proc/stat` jiffies.
@@ -55,26 +55,26 @@ public enum NodeValueSource: String, Sendable {
 }
 
 /// The node's own usage, already reduced by the kubelet's formulas (see docs/metrics.md).
-public struct NodeUsage: Sendable, Equatable {
-    public var cpuUsageSeconds: Double?
-    public var cpuSource: NodeValueSource?
-    public var memoryWorkingSetBytes: UInt64?
-    public var memorySource: NodeValueSource?
-    public var swapUsageBytes: UInt64?
+package struct NodeUsage: Sendable, Equatable {
+    package var cpuUsageSeconds: Double?
+    package var cpuSource: NodeValueSource?
+    package var memoryWorkingSetBytes: UInt64?
+    package var memorySource: NodeValueSource?
+    package var swapUsageBytes: UInt64?
 
     // Read for /metrics/cadvisor and `kubemeter top`.
     /// `/proc/stat` (CPU time by mode, per CPU, boot time).
-    public var procStat: ProcStat?
+    package var procStat: ProcStat?
     /// `/proc/meminfo`.
-    public var meminfo: Meminfo?
+    package var meminfo: Meminfo?
     /// `/proc/net/dev` of the host's network namespace.
-    public var netDev: NetDev?
+    package var netDev: NetDev?
     /// Node pressure: the root cgroup's `*.pressure`, or `/proc/pressure/*`.
-    public var cpuPressure: Pressure?
-    public var memoryPressure: Pressure?
-    public var ioPressure: Pressure?
+    package var cpuPressure: Pressure?
+    package var memoryPressure: Pressure?
+    package var ioPressure: Pressure?
 
-    public init(
+    package init(
         cpuUsageSeconds: Double? = nil, cpuSource: NodeValueSource? = nil,
         memoryWorkingSetBytes: UInt64? = nil, memorySource: NodeValueSource? = nil,
         swapUsageBytes: UInt64? = nil
@@ -88,22 +88,22 @@ public struct NodeUsage: Sendable, Equatable {
 }
 
 /// One pod: its identity from the CRI log paths, its own (hierarchical) cgroup, and its app containers.
-public struct PodUsage: Sendable, Equatable {
-    public var namespace: String
-    public var name: String
-    public var uid: String
-    public var qosClass: String
-    public var cgroupPath: String
-    public var sample: CgroupSample
-    public var containers: [ContainerUsage]
+package struct PodUsage: Sendable, Equatable {
+    package var namespace: String
+    package var name: String
+    package var uid: String
+    package var qosClass: String
+    package var cgroupPath: String
+    package var sample: CgroupSample
+    package var containers: [ContainerUsage]
     /// The pod's network interfaces, from `/proc/<pid>/net/dev` of a process in its sandbox
     /// (its network namespace), `lo` left out; nil when unknown or when the pod uses the host's
     /// network (`hostNetwork`), whose interfaces are the node's.
-    public var network: [NetDevInterface]?
+    package var network: [NetDevInterface]?
     /// True when the pod shares the node's network namespace.
-    public var hostNetwork: Bool?
+    package var hostNetwork: Bool?
 
-    public init(
+    package init(
         namespace: String, name: String, uid: String, qosClass: String, cgroupPath: String,
         sample: CgroupSample, containers: [ContainerUsage]
     ) {
@@ -118,16 +118,16 @@ public struct PodUsage: Sendable, Equatable {
 }
 
 /// One app container (never the pod sandbox).
-public struct ContainerUsage: Sendable, Equatable {
-    public var name: String
-    public var id: String
-    public var runtime: String
-    public var cgroupPath: String
-    public var sample: CgroupSample
+package struct ContainerUsage: Sendable, Equatable {
+    package var name: String
+    package var id: String
+    package var runtime: String
+    package var cgroupPath: String
+    package var sample: CgroupSample
     /// Seconds since the Unix epoch; see docs/metrics.md for how it is taken without the CRI.
-    public var startTimeSeconds: Double?
+    package var startTimeSeconds: Double?
 
-    public init(
+    package init(
         name: String, id: String, runtime: String, cgroupPath: String, sample: CgroupSample,
         startTimeSeconds: Double?
     ) {
@@ -141,7 +141,7 @@ public struct ContainerUsage: Sendable, Equatable {
 }
 
 /// The stages of a collection, each reported on its own (node_exporter's collectors' way).
-public enum CollectionStage: String, Sendable, CaseIterable {
+package enum CollectionStage: String, Sendable, CaseIterable {
     /// `/proc` and the root cgroup.
     case node
     /// Pod discovery (cgroup tree and CRI log paths).
@@ -151,52 +151,52 @@ public enum CollectionStage: String, Sendable, CaseIterable {
 }
 
 /// Counts of what a collection skipped. Nothing here fails a scrape.
-public struct CollectionProblems: Sendable, Equatable {
+package struct CollectionProblems: Sendable, Equatable {
     /// Cgroups that disappeared between discovery and reading (pod churn).
-    public var vanishedCgroups = 0
+    package var vanishedCgroups = 0
     /// Files present but unreadable or unparsable (each left out, counted here).
-    public var unreadableFiles = 0
+    package var unreadableFiles = 0
     /// Why files or directories could not be read, by stage: the first
     /// `maximumFailuresKept` of each (the counts above have them all).
-    public private(set) var failures: [CollectionStage: [HostFileError]] = [:]
-    public static let maximumFailuresKept = 16
+    package private(set) var failures: [CollectionStage: [HostFileError]] = [:]
+    package static let maximumFailuresKept = 16
     /// Pod cgroups whose namespace and name no CRI log directory gives.
-    public var podsWithoutLogDirectory = 0
+    package var podsWithoutLogDirectory = 0
     /// Cgroup or log directory names that looked wrong and were ignored.
-    public var skippedEntries = 0
+    package var skippedEntries = 0
 
-    public init() {}
+    package init() {}
 
     /// A file of `stage` present but unreadable or unparsable: counted, and kept with why.
-    public mutating func unreadable(_ error: HostFileError, in stage: CollectionStage) {
+    package mutating func unreadable(_ error: HostFileError, in stage: CollectionStage) {
         unreadableFiles += 1
         keep(error, in: stage)
     }
 
     /// A failure already counted elsewhere (discovery counts its own): kept with why.
-    public mutating func keep(_ error: HostFileError, in stage: CollectionStage) {
+    package mutating func keep(_ error: HostFileError, in stage: CollectionStage) {
         if failures[stage, default: []].count < Self.maximumFailuresKept { failures[stage, default: []].append(error) }
     }
 
     /// Whether `stage` read everything it found (vanished cgroups and absent files are no failure).
-    public func succeeded(_ stage: CollectionStage) -> Bool {
+    package func succeeded(_ stage: CollectionStage) -> Bool {
         failures[stage]?.isEmpty ?? true
     }
 
     /// Every failure kept, with its stage.
-    public var allFailures: [(stage: CollectionStage, error: HostFileError)] {
+    package var allFailures: [(stage: CollectionStage, error: HostFileError)] {
         CollectionStage.allCases.flatMap { stage in (failures[stage] ?? []).map { (stage, $0) } }
     }
 }
 
 /// Wall time each stage of one collection took, in seconds.
-public struct CollectionTimings: Sendable, Equatable {
+package struct CollectionTimings: Sendable, Equatable {
     /// `/proc` and the root cgroup.
-    public var node: Double = 0
+    package var node: Double = 0
     /// Pod discovery (cgroup tree and CRI log paths).
-    public var discovery: Double = 0
+    package var discovery: Double = 0
     /// Reading every pod and container cgroup.
-    public var cgroups: Double = 0
+    package var cgroups: Double = 0
 
-    public init() {}
+    package init() {}
 }

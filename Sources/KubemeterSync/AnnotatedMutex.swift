@@ -12,14 +12,14 @@ import Synchronization
 /// ThreadSanitizer sees no happens-before edge between the two critical sections and reports their
 /// accesses to the protected value as a race. Built with `-D KUBEMETER_TSAN` (Tests/sanitize/run.sh
 /// does), each critical section tells it so; in every other build this is exactly a `Mutex`.
-public final class AnnotatedMutex<Value>: Sendable {
+package final class AnnotatedMutex<Value>: Sendable {
     private let mutex: Mutex<Value>
 
-    public init(_ value: sending Value) {
+    package init(_ value: sending Value) {
         mutex = Mutex(value)
     }
 
-    public func withLock<Result, E: Error>(
+    package func withLock<Result, E: Error>(
         _ body: (inout sending Value) throws(E) -> sending Result
     ) throws(E) -> sending Result {
         try mutex.withLock { (value: inout sending Value) throws(E) -> sending Result in

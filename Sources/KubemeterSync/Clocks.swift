@@ -1,25 +1,25 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
 
 /// CLOCK_MONOTONIC: deadlines, durations and request arrival times, which must not jump with
 /// the wall clock. The one place the agent reads it.
-public enum MonotonicClock {
+package enum MonotonicClock {
     /// Nanoseconds since an arbitrary start (boot).
-    public static func now() -> UInt64 {
+    package static func now() -> UInt64 {
         var time = timespec()
         clock_gettime(CLOCK_MONOTONIC, &time)
         return UInt64(time.tv_sec) &* 1_000_000_000 &+ UInt64(time.tv_nsec)
     }
 
     /// `now()` in seconds.
-    public static func seconds() -> Double {
+    package static func seconds() -> Double {
         Double(now()) / 1e9
     }
 
     /// Seconds as nanoseconds, clamped so that huge, negative or NaN settings cannot trap:
     /// NaN and <= 0 give 0, anything past half of UInt64's range gives that.
-    public static func nanoseconds(_ seconds: Double) -> UInt64 {
+    package static func nanoseconds(_ seconds: Double) -> UInt64 {
         guard seconds.isFinite, seconds > 0 else { return seconds.isNaN || seconds <= 0 ? 0 : UInt64.max / 2 }
         let nanos = seconds * 1e9
         return nanos >= Double(UInt64.max / 2) ? UInt64.max / 2 : UInt64(nanos)
@@ -28,27 +28,27 @@ public enum MonotonicClock {
 
 /// CLOCK_REALTIME: what timestamps that leave the process carry (samples, logs, mtimes compared
 /// with now). The one place the agent reads it.
-public enum WallClock {
+package enum WallClock {
     /// Nanoseconds since the Unix epoch.
-    public static func nanoseconds() -> Int64 {
+    package static func nanoseconds() -> Int64 {
         let now = timespecNow()
         return Int64(now.tv_sec) &* 1_000_000_000 &+ Int64(now.tv_nsec)
     }
 
     /// Milliseconds since the Unix epoch (Prometheus sample timestamps).
-    public static func milliseconds() -> Int64 {
+    package static func milliseconds() -> Int64 {
         let now = timespecNow()
         return Int64(now.tv_sec) &* 1000 &+ Int64(now.tv_nsec) / 1_000_000
     }
 
     /// Seconds since the Unix epoch.
-    public static func seconds() -> Double {
+    package static func seconds() -> Double {
         let now = timespecNow()
         return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
     }
 
     /// Whole seconds and nanoseconds since the Unix epoch, as the kernel gives them.
-    public static func timespecNow() -> timespec {
+    package static func timespecNow() -> timespec {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
         return now

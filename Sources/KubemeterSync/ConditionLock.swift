@@ -5,13 +5,13 @@ import Glibc
 /// A mutex with a condition variable on CLOCK_MONOTONIC (so timed waits neither stretch nor
 /// shrink with wall-clock jumps): what single flight and the heartbeat need and
 /// `Synchronization.Mutex` lacks. The pthread calls are ones ThreadSanitizer intercepts.
-public final class ConditionLock: @unchecked Sendable {
+package final class ConditionLock: @unchecked Sendable {
     // @unchecked: the pthread objects are only touched through the calls below, which are
     // thread-safe by POSIX.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
-    public init() {
+    package init() {
         pthread_mutex_init(mutex, nil)
         var attributes = pthread_condattr_t()
         pthread_condattr_init(&attributes)
@@ -27,11 +27,11 @@ public final class ConditionLock: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    public func lock() { pthread_mutex_lock(mutex) }
-    public func unlock() { pthread_mutex_unlock(mutex) }
+    package func lock() { pthread_mutex_lock(mutex) }
+    package func unlock() { pthread_mutex_unlock(mutex) }
 
     /// `body` with the lock held.
-    public func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
+    package func withLock<Result>(_ body: () throws -> Result) rethrows -> Result {
         lock()
         defer { unlock() }
         return try body()
@@ -39,16 +39,16 @@ public final class ConditionLock: @unchecked Sendable {
 
     /// Waits for `broadcast()`; call with the lock held. May return spuriously: wait in a loop
     /// over the condition.
-    public func wait() { pthread_cond_wait(condition, mutex) }
+    package func wait() { pthread_cond_wait(condition, mutex) }
 
     /// Waits for `broadcast()` until `deadline` (MonotonicClock nanoseconds); call with the lock
     /// held. Returns false when the deadline passed. May return spuriously, as `wait()`.
-    public func wait(untilMonotonic deadline: UInt64) -> Bool {
+    package func wait(untilMonotonic deadline: UInt64) -> Bool {
         var time = timespec()
         time.tv_sec = Int(deadline / 1_000_000_000)
         time.tv_nsec = Int(deadline % 1_000_000_000)
         return pthread_cond_timedwait(condition, mutex, &time) != ETIMEDOUT
     }
 
-    public func broadcast() { pthread_cond_broadcast(condition) }
+    package func broadcast() { pthread_cond_broadcast(condition) }
 }

@@ -5,7 +5,7 @@ import Glibc
 /// Starts detached pthreads: a bounded, explicit set of threads, unlike Dispatch's pool, which
 /// grows when work blocks (and a metrics handler does block on file reads). The one thread
 /// launcher of the agent (the HTTP workers and I/O loop, the systemd heartbeat).
-public enum DetachedThread {
+package enum DetachedThread {
     private final class Body {
         let run: @Sendable () -> Void
         init(_ run: @escaping @Sendable () -> Void) { self.run = run }
@@ -13,7 +13,7 @@ public enum DetachedThread {
 
     /// Returns false when the thread could not be created (the caller decides what that means).
     @discardableResult
-    public static func start(_ run: @escaping @Sendable () -> Void) -> Bool {
+    package static func start(_ run: @escaping @Sendable () -> Void) -> Bool {
         let context = Unmanaged.passRetained(Body(run)).toOpaque()
         var thread = pthread_t()
         let status = pthread_create(&thread, nil, { context in

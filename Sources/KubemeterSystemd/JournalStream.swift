@@ -5,24 +5,24 @@ import Glibc
 /// `JOURNAL_STREAM` (`device:inode`), which systemd sets when a service's stdout or stderr is
 /// connected to the journal. Comparing it with stderr's own device and inode tells whether our
 /// stderr really is the journal (and not, say, redirected by a wrapper script).
-public struct JournalStream: Equatable, Sendable {
-    public var device: UInt64
-    public var inode: UInt64
+package struct JournalStream: Equatable, Sendable {
+    package var device: UInt64
+    package var inode: UInt64
 
-    public init(device: UInt64, inode: UInt64) {
+    package init(device: UInt64, inode: UInt64) {
         self.device = device
         self.inode = inode
     }
 
     /// Parses `device:inode` (both decimal); nil for anything else.
-    public init?(parsing text: String) {
+    package init?(parsing text: String) {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return nil }
         self.init(device: device, inode: inode)
     }
 
     /// True when `JOURNAL_STREAM` names the file open on `fd` (default: stderr).
-    public static func isJournal(fd: Int32 = 2) -> Bool {
+    package static func isJournal(fd: Int32 = 2) -> Bool {
         guard let raw = getenv("JOURNAL_STREAM"), let stream = JournalStream(parsing: String(cString: raw)) else {
             return false
         }

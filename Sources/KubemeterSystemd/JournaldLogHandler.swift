@@ -1,9 +1,9 @@
-import CSystemd
-import Logging
+package import CSystemd
+package import Logging
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
-import Synchronization
+package import Synchronization
 
 /// A swift-log handler sending each event to journald over its native protocol
 /// (`sd_journal_sendv(3)`): `MESSAGE`, `PRIORITY`, `CODE_FILE`/`CODE_LINE`/`CODE_FUNC`,
@@ -12,25 +12,25 @@ import Synchronization
 /// refuses an event, the event is written to stderr as logfmt instead, so it is never lost.
 /// (libsystemd itself drops an event silently and returns success when the socket does not
 /// exist, hence the explicit check.)
-public struct JournaldLogHandler: LogHandler {
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
-    public let label: String
-    public let identifier: String
+package struct JournaldLogHandler: LogHandler {
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package let label: String
+    package let identifier: String
     private let fallback: LineWriter
 
-    public init(label: String, identifier: String = "kubemeter", fallback: LineWriter = .standardError) {
+    package init(label: String, identifier: String = "kubemeter", fallback: LineWriter = .standardError) {
         self.label = label
         self.identifier = identifier
         self.fallback = fallback
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let record = LogRecord(event: event, handlerMetadata: metadata, label: label)
         if !Self.journalSocketExists || Self.send(Self.fields(for: record, identifier: identifier)) < 0 {
             fallback.write(line: LogfmtFormatter.format(record))
@@ -38,7 +38,7 @@ public struct JournaldLogHandler: LogHandler {
     }
 
     /// The journal fields (`NAME=value`) for one event, in the order they are sent.
-    public static func fields(for record: LogRecord, identifier: String) -> [String] {
+    package static func fields(for record: LogRecord, identifier: String) -> [String] {
         var fields = [
             "MESSAGE=\(record.message)",
             "PRIORITY=\(priority(record.level))",
@@ -59,7 +59,7 @@ public struct JournaldLogHandler: LogHandler {
     }
 
     /// syslog priorities (0 emerg ... 7 debug); swift-log's trace has no level of its own there.
-    public static func priority(_ level: Logger.Level) -> Int {
+    package static func priority(_ level: Logger.Level) -> Int {
         switch level {
         case .trace, .debug: return 7
         case .info: return 6
@@ -72,7 +72,7 @@ public struct JournaldLogHandler: LogHandler {
 
     /// A valid journal field name: `A-Z`, `0-9`, `_`, not starting with `_` (reserved for trusted
     /// fields) or a digit, at most 64 characters.
-    public static func fieldName(_ key: String) -> String {
+    package static func fieldName(_ key: String) -> String {
         var name = String(key.uppercased().unicodeScalars.map { scalar -> Character in
             switch scalar {
             case "A"..."Z", "0"..."9", "_": return Character(scalar)
@@ -102,7 +102,7 @@ public struct JournaldLogHandler: LogHandler {
     }
 
     /// True when journald's native socket exists on this machine.
-    public static var journalSocketExists: Bool {
+    package static var journalSocketExists: Bool {
         access("/run/systemd/journal/socket", F_OK) == 0
     }
 }

@@ -1,7 +1,7 @@
-import Logging
+package import Logging
 
 /// Where and how kubemeter logs (`--log-format`).
-public enum LogFormat: String, CaseIterable, Sendable {
+package enum LogFormat: String, CaseIterable, Sendable {
     /// `key=value` lines on stderr: the default outside systemd.
     case logfmt
     /// One JSON object per line on stderr.
@@ -10,12 +10,12 @@ public enum LogFormat: String, CaseIterable, Sendable {
     case journald
 
     /// journald when stderr is the journal (`JOURNAL_STREAM` matches stderr), else logfmt.
-    public static func automatic() -> LogFormat {
+    package static func automatic() -> LogFormat {
         JournalStream.isJournal(fd: 2) ? .journald : .logfmt
     }
 
     /// A handler for `label` at `level` in this format.
-    public func makeHandler(label: String, level: Logger.Level) -> any LogHandler {
+    package func makeHandler(label: String, level: Logger.Level) -> any LogHandler {
         switch self {
         case .logfmt:
             var handler = TextLogHandler(label: label, style: .logfmt)

@@ -1,8 +1,8 @@
 import Logging
 
 /// logfmt (`key=value` pairs, values quoted when they need it), one line per event.
-public enum LogfmtFormatter {
-    public static func format(_ record: LogRecord) -> String {
+package enum LogfmtFormatter {
+    package static func format(_ record: LogRecord) -> String {
         var line = "time=\(record.timestamp) level=\(record.level.rawValue) msg=\(quote(record.message))"
         for field in record.fields {
             line += " \(key(field.key))=\(quote(field.value))"
@@ -31,8 +31,8 @@ public enum LogfmtFormatter {
 }
 
 /// One JSON object per line: `time`, `level`, `msg`, the metadata fields, `logger`, `source`.
-public enum JSONFormatter {
-    public static func format(_ record: LogRecord) -> String {
+package enum JSONFormatter {
+    package static func format(_ record: LogRecord) -> String {
         var line = "{\"time\":\"\(record.timestamp)\",\"level\":\"\(record.level.rawValue)\",\"msg\":\"\(escape(record.message))\""
         for field in record.fields where !reserved.contains(field.key) {
             line += ",\"\(escape(field.key))\":\"\(escape(field.value))\""
@@ -45,7 +45,7 @@ public enum JSONFormatter {
     static let reserved: Set<String> = ["time", "level", "msg", "logger", "source"]
 
     /// JSON string escaping (RFC 8259): quote, backslash and every control character.
-    public static func escape(_ value: String) -> String {
+    package static func escape(_ value: String) -> String {
         var out = ""
         out.reserveCapacity(value.utf8.count)
         for scalar in value.unicodeScalars {

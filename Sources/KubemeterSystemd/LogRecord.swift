@@ -1,22 +1,22 @@
 #if canImport(Glibc)
-import Glibc
+package import Glibc
 #endif
-import KubemeterSync
-import Logging
+package import KubemeterSync
+package import Logging
 
 /// One log event with its metadata merged and flattened, ready for any of the output formats.
-public struct LogRecord: Sendable, Equatable {
-    public var timestamp: String
-    public var level: Logger.Level
-    public var message: String
+package struct LogRecord: Sendable, Equatable {
+    package var timestamp: String
+    package var level: Logger.Level
+    package var message: String
     /// Metadata as `key=value` pairs, sorted by key, nested dictionaries flattened as `outer.inner`.
-    public var fields: [(key: String, value: String)]
-    public var label: String
-    public var file: String
-    public var function: String
-    public var line: UInt
+    package var fields: [(key: String, value: String)]
+    package var label: String
+    package var file: String
+    package var function: String
+    package var line: UInt
 
-    public init(timestamp: String, level: Logger.Level, message: String, fields: [(key: String, value: String)],
+    package init(timestamp: String, level: Logger.Level, message: String, fields: [(key: String, value: String)],
                 label: String, file: String, function: String, line: UInt) {
         self.timestamp = timestamp
         self.level = level
@@ -28,14 +28,14 @@ public struct LogRecord: Sendable, Equatable {
         self.line = line
     }
 
-    public static func == (lhs: LogRecord, rhs: LogRecord) -> Bool {
+    package static func == (lhs: LogRecord, rhs: LogRecord) -> Bool {
         lhs.timestamp == rhs.timestamp && lhs.level == rhs.level && lhs.message == rhs.message
             && lhs.fields.map(\.key) == rhs.fields.map(\.key) && lhs.fields.map(\.value) == rhs.fields.map(\.value)
             && lhs.label == rhs.label && lhs.file == rhs.file && lhs.function == rhs.function && lhs.line == rhs.line
     }
 
     /// Merges the handler's metadata with the event's (the event's win) and flattens the result.
-    public static func flatten(_ handler: Logger.Metadata, _ event: Logger.Metadata?) -> [(key: String, value: String)] {
+    package static func flatten(_ handler: Logger.Metadata, _ event: Logger.Metadata?) -> [(key: String, value: String)] {
         var merged = handler
         if let event { merged.merge(event) { _, new in new } }
         var out: [(key: String, value: String)] = []
@@ -57,13 +57,13 @@ public struct LogRecord: Sendable, Equatable {
 }
 
 /// The current time as RFC 3339 UTC with milliseconds (e.g. `2026-11-24T12:33:16.042Z`).
-public enum LogTimestamp {
-    public static func now() -> String {
+package enum LogTimestamp {
+    package static func now() -> String {
         let now = WallClock.timespecNow()
         return format(seconds: Int(now.tv_sec), nanoseconds: Int(now.tv_nsec))
     }
 
-    public static func format(seconds: Int, nanoseconds: Int) -> String {
+    package static func format(seconds: Int, nanoseconds: Int) -> String {
         var time = time_t(seconds)
         var parts = tm()
         gmtime_r(&time, &parts)

@@ -5,11 +5,11 @@ import Synchronization
 import KubemeterSync
 
 /// What one heartbeat check found: whether the service works, and a one-line status for `STATUS=`.
-public struct HeartbeatReport: Sendable, Equatable {
-    public var healthy: Bool
-    public var status: String
+package struct HeartbeatReport: Sendable, Equatable {
+    package var healthy: Bool
+    package var status: String
 
-    public init(healthy: Bool, status: String) {
+    package init(healthy: Bool, status: String) {
         self.healthy = healthy
         self.status = status
     }
@@ -18,10 +18,10 @@ public struct HeartbeatReport: Sendable, Equatable {
 /// Keeps the service manager informed while the service runs: `READY=1` the first time a check is
 /// healthy, `STATUS=` on every check, and `WATCHDOG=1` only after a healthy check, so a service
 /// whose collections fail or hang is restarted by `WatchdogSec=` instead of looking alive.
-public final class ServiceHeartbeat: Sendable {
+package final class ServiceHeartbeat: Sendable {
     /// The check: `mustCollect` is true when the caller needs fresh evidence (watchdog on, or not
     /// ready yet), false when the last known result is enough for a status line.
-    public typealias Check = @Sendable (_ mustCollect: Bool) -> HeartbeatReport
+    package typealias Check = @Sendable (_ mustCollect: Bool) -> HeartbeatReport
 
     private struct State {
         var ready = false
@@ -39,7 +39,7 @@ public final class ServiceHeartbeat: Sendable {
     ///   - periodNanoseconds: time between checks (half of `WATCHDOG_USEC` when there is a watchdog).
     ///   - watchdog: send `WATCHDOG=1` after each healthy check.
     ///   - notify: sends one `sd_notify` state string (tests pass a recorder).
-    public init(periodNanoseconds: UInt64, watchdog: Bool,
+    package init(periodNanoseconds: UInt64, watchdog: Bool,
                 notify: @escaping @Sendable (String) -> Void = { SystemdNotifier().notify($0) },
                 check: @escaping Check) {
         self.periodNanoseconds = max(periodNanoseconds, 1_000_000)
@@ -49,10 +49,10 @@ public final class ServiceHeartbeat: Sendable {
     }
 
     /// True once `READY=1` has been sent.
-    public var isReady: Bool { state.withLock { $0.ready } }
+    package var isReady: Bool { state.withLock { $0.ready } }
 
     /// Reports `report` (the caller's own first check), then checks every period on a thread of its own.
-    public func start(initial report: HeartbeatReport) {
+    package func start(initial report: HeartbeatReport) {
         publish(report)
         // Outside systemd nobody listens: no thread, so an idle agent does no work at all.
         guard watchdog || getenv("NOTIFY_SOCKET") != nil else { return }
@@ -65,14 +65,14 @@ public final class ServiceHeartbeat: Sendable {
     }
 
     /// One check and its notifications (what the thread does each period).
-    public func tick() {
+    package func tick() {
         if state.withLock({ $0.stopped }) { return }
         let mustCollect = watchdog || !isReady
         publish(check(mustCollect))
     }
 
     /// Sends `STOPPING=1` and ends the checks; the thread leaves at its next wake-up, which this triggers.
-    public func stop() {
+    package func stop() {
         let first = state.withLock { state -> Bool in
             defer { state.stopped = true }
             return !state.stopped

@@ -4,7 +4,7 @@ import Glibc
 #endif
 
 /// Why the sockets systemd passed cannot be used.
-public enum SocketActivationError: Error, Equatable, CustomStringConvertible {
+package enum SocketActivationError: Error, Equatable, CustomStringConvertible {
     /// `sd_listen_fds` failed (e.g. a malformed `LISTEN_FDS`); the value is the negative errno.
     case listenFDsFailed(errno: Int32)
     /// More than one socket was passed; kubemeter serves exactly one.
@@ -12,7 +12,7 @@ public enum SocketActivationError: Error, Equatable, CustomStringConvertible {
     /// The passed descriptor is not a listening stream socket (`ListenStream=` in the .socket unit).
     case notAListeningStreamSocket(fd: Int32)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .listenFDsFailed(let errno):
             return "sd_listen_fds failed: errno \(-errno)"
@@ -25,10 +25,10 @@ public enum SocketActivationError: Error, Equatable, CustomStringConvertible {
 }
 
 /// systemd socket activation (`sd_listen_fds(3)`).
-public enum SocketActivation {
+package enum SocketActivation {
     /// The listening socket systemd passed (`LISTEN_FDS`/`LISTEN_PID`), or nil when started without
     /// one. Unsets the variables, so child processes do not inherit them.
-    public static func passedListeningSocket() throws(SocketActivationError) -> Int32? {
+    package static func passedListeningSocket() throws(SocketActivationError) -> Int32? {
         let count = sd_listen_fds(1)
         if count < 0 { throw .listenFDsFailed(errno: count) }
         if count == 0 { return nil }

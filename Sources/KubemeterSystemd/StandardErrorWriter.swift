@@ -6,18 +6,18 @@ import KubemeterSync
 
 /// Writes whole lines to a file descriptor (stderr by default), one event at a time, so that
 /// lines from different threads never interleave.
-public final class LineWriter: Sendable {
-    public static let standardError = LineWriter(fd: 2)
+package final class LineWriter: Sendable {
+    package static let standardError = LineWriter(fd: 2)
 
     private let fd: Int32
     private let lock = AnnotatedMutex<Void>(())
 
-    public init(fd: Int32) {
+    package init(fd: Int32) {
         self.fd = fd
     }
 
     /// Writes `line` and a newline; a failing stderr is ignored (there is nowhere left to report it).
-    public func write(line: String) {
+    package func write(line: String) {
         var bytes = Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
         lock.withLock { _ in

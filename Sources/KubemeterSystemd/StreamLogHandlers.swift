@@ -1,31 +1,31 @@
-import Logging
+package import Logging
 
 /// A swift-log handler writing logfmt or JSON lines to stderr (the DaemonSet default: the
 /// container runtime adds nothing but its own timestamp and stream name).
-public struct TextLogHandler: LogHandler {
-    public enum Style: Sendable {
+package struct TextLogHandler: LogHandler {
+    package enum Style: Sendable {
         case logfmt
         case json
     }
 
-    public var logLevel: Logger.Level = .info
-    public var metadata: Logger.Metadata = [:]
-    public let label: String
-    public let style: Style
+    package var logLevel: Logger.Level = .info
+    package var metadata: Logger.Metadata = [:]
+    package let label: String
+    package let style: Style
     private let writer: LineWriter
 
-    public init(label: String, style: Style, writer: LineWriter = .standardError) {
+    package init(label: String, style: Style, writer: LineWriter = .standardError) {
         self.label = label
         self.style = style
         self.writer = writer
     }
 
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+    package subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
     }
 
-    public func log(event: LogEvent) {
+    package func log(event: LogEvent) {
         let record = LogRecord(event: event, handlerMetadata: metadata, label: label)
         switch style {
         case .logfmt: writer.write(line: LogfmtFormatter.format(record))

@@ -1,9 +1,10 @@
-import ArgumentParser
+public import ArgumentParser
 import Dispatch
 import KubemeterAgent
 import KubemeterCollector
 import KubemeterExposition
 import KubemeterHTTP
+import KubemeterSnapshot
 import KubemeterSystemd
 import Logging
 

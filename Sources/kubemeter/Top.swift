@@ -5,6 +5,7 @@ import KubemeterSync
 
 #if canImport(Glibc)
 import Glibc
+import KubemeterSnapshot
 #endif
 
 /// `kubemeter top`: the node's pods, live, read straight from the kernel.

@@ -1,4 +1,5 @@
 import KubemeterCollector
+import KubemeterHostFiles
 import KubemeterParsers
 import KubemeterSnapshot
 import KubemeterSync

@@ -44,7 +44,8 @@ build() {  # build NAME MODULE SOURCES HARNESS [DEPENDENCY_SOURCE_DIR...]
   if [ ! -x "$bin" ] || [ "$newest" -nt "$bin" ]; then
     echo "building $name"
     "$SWIFTC" -sanitize=fuzzer,address -parse-as-library -O -g -module-name "$module" \
-      -swift-version 6 "${sources[@]}" "$harness" -o "$bin"
+      -swift-version 6 -package-name kubemeter -enable-upcoming-feature InternalImportsByDefault \
+      -enable-upcoming-feature MemberImportVisibility -enable-upcoming-feature ExistentialAny "${sources[@]}" "$harness" -o "$bin"
   fi
 }
 
