@@ -20,7 +20,7 @@ STATIC_CXX    := .build-static-cxx
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs \
                  -Xlinker -L$(abspath $(STATIC_CXX))
 
-.PHONY: run build release test unit e2e deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
+.PHONY: run build release test check-architecture unit e2e deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
 
 ## run: install build dependencies, build, and run the agent on this machine (port 10265).
 run: deps release
@@ -35,8 +35,12 @@ release: deps
 	@echo "INPUT($$(clang -print-file-name=libstdc++.a))" > $(STATIC_CXX)/libstdc++.so
 	$(SWIFT) build $(RELEASE_FLAGS)
 
-## test: every test: Swift unit tests, then end-to-end tests of the binary on fake-node trees.
-test: deps test-deps unit e2e
+## test: every test: the package graph against its docs, Swift unit tests, then end-to-end tests of the binary on fake-node trees.
+test: deps test-deps check-architecture unit e2e
+
+## check-architecture: every import declared in Package.swift, docs/architecture.md's diagram and table as Package.swift says.
+check-architecture:
+	$(PY) Tests/architecture/check.py
 
 unit:
 	$(SWIFT) build --build-tests

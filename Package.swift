@@ -1,6 +1,7 @@
 // swift-tools-version: 6.1
 // The targets follow the data flow: host files -> parsers -> pod discovery -> one snapshot
-// -> renderers -> HTTP server / CLI. Each arrow is a target dependency below.
+// -> renderers -> HTTP server / CLI. docs/architecture.md draws the dependencies below
+// (Tests/architecture/check.py keeps the two in step, and every import declared).
 import PackageDescription
 
 /// swift-log's strictness, on every Swift target: each module says what it imports and what it
@@ -53,7 +54,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Renderers: Prometheus text exposition (and later tables and JSON).
-        .target(name: "KubemeterExposition", dependencies: ["KubemeterSnapshot", "CZlib"], swiftSettings: strict),
+        .target(name: "KubemeterExposition", dependencies: ["KubemeterParsers", "KubemeterSnapshot", "CZlib"], swiftSettings: strict),
         // A Mutex that ThreadSanitizer can follow (shared by the server, systemd and the tests).
         .target(name: "KubemeterSync", swiftSettings: strict),
         // A small HTTP/1.1 server on POSIX sockets.
@@ -69,8 +70,8 @@ let package = Package(
         .target(
             name: "KubemeterAgent",
             dependencies: [
-                "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP", "KubemeterSync", "KubemeterSystemd", "CLinux",
-                .product(name: "Logging", package: "swift-log"),
+                "KubemeterParsers", "KubemeterSnapshot", "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP",
+                "KubemeterSync", "KubemeterSystemd", "CLinux", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
@@ -78,8 +79,8 @@ let package = Package(
         .executableTarget(
             name: "kubemeter",
             dependencies: [
-                "KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP", "KubemeterSync",
-                "KubemeterSystemd",
+                "KubemeterAgent", "KubemeterSnapshot", "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP",
+                "KubemeterSync", "KubemeterSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -93,8 +94,9 @@ let package = Package(
         .testTarget(
             name: "KubemeterAgentTests",
             dependencies: [
-                "KubemeterAgent", "KubemeterCollector", "KubemeterExposition", "KubemeterHostFiles", "KubemeterSnapshot",
-                "KubemeterSync", "KubemeterTestSupport", .product(name: "Logging", package: "swift-log"),
+                "KubemeterAgent", "KubemeterCollector", "KubemeterDiscovery", "KubemeterExposition", "KubemeterHostFiles",
+                "KubemeterHTTP", "KubemeterParsers", "KubemeterSnapshot", "KubemeterSync", "KubemeterTestSupport",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
