@@ -58,6 +58,8 @@ package final class Agent: Sendable {
                 wanted: Collector.defaultMaximumOpenFiles + Collector.defaultMaximumOpenDirectories),
             logger: logger)
         let health = AgentHealthRecorder()
+        health.setFeatures(collector.features)
+        Self.logFeatures(collector.features, logger)
         let flight = SingleFlightCollector(collect: { collector.collect(scope: $0) }) { published in
             // On the collecting thread, right after the collection: the collector is idle.
             let files = collector.openFileStatistics
@@ -145,6 +147,20 @@ package final class Agent: Sendable {
     /// Answers one request without a socket (tests, and `kubemeter snapshot`).
     package func respond(to request: HTTPRequest) -> HTTPResponse {
         router.respond(to: request)
+    }
+
+    /// One line per feature: what the posture lets the agent read, and, for a feature it cannot
+    /// have, what is missing and why.
+    static func logFeatures(_ features: Features, _ logger: Logger) {
+        for feature in features.all {
+            if feature.enabled {
+                logger.info("feature enabled", metadata: ["feature": "\(feature.name)", "how": "\(feature.detail)"])
+            } else {
+                logger.warning("feature unavailable in this posture", metadata: [
+                    "feature": "\(feature.name)", "why": "\(feature.detail)",
+                ])
+            }
+        }
     }
 
     static func logFirstCollection(_ published: SingleFlightCollector.Published, _ paths: HostPaths, _ logger: Logger) {

@@ -1,3 +1,4 @@
+import KubemeterCollector
 import KubemeterHTTP
 import KubemeterSnapshot
 import KubemeterSync
@@ -25,6 +26,8 @@ struct AgentHealth: Sendable, Equatable {
     /// The HTTP server's counters; nil without a server (tests, `kubemeter snapshot`).
     var http: HTTPServerStatistics?
     var process = ProcessFigures()
+    /// What the posture lets the agent read, probed at start.
+    var features: Features?
 
     /// Adds one finished collection.
     mutating func record(_ snapshot: NodeSnapshot, seconds: Double) {
@@ -82,4 +85,9 @@ final class AgentHealthRecorder: Sendable {
 
     /// Everything recorded so far.
     var current: AgentHealth { health.withLock { $0 } }
+
+    /// What the posture lets the agent read (set once, at start).
+    func setFeatures(_ features: Features) {
+        health.withLock { $0.features = features }
+    }
 }

@@ -1,3 +1,4 @@
+import KubemeterCollector
 import KubemeterExposition
 import KubemeterSnapshot
 import KubemeterHTTP
@@ -35,6 +36,11 @@ struct AgentMetricsRenderer: Sendable {
                    samples: CollectionStage.allCases.map { stage in
                        ("", [("collector", stage.rawValue)], h.lastStageSucceeded[stage] == false ? 0 : 1)
                    }),
+            h.features.map { features in
+                Family(name: "kubemeter_feature_enabled", type: "gauge",
+                       help: "1 if the posture the agent runs in lets it read the feature's files, else 0 (the start log says what is missing and why).",
+                       samples: features.all.map { ("", [("feature", $0.name)], $0.enabled ? 1 : 0) })
+            },
             one("kubemeter_pods", "gauge", "Pods seen by the last collection.", Double(h.lastPods)),
             one("kubemeter_containers", "gauge", "App containers seen by the last collection.", Double(h.lastContainers)),
             one("kubemeter_pods_without_log_directory", "gauge", "Pod cgroups the last collection could not name (no CRI pod log directory).", Double(h.lastPodsWithoutLogDirectory)),

@@ -24,6 +24,8 @@ package final class Collector {
     private let cgroupChecksIdentity: Bool
     private let logger: Logger
     private let failureLog = FailureLog()
+    /// What this posture lets the agent read (probed once, at start).
+    package let features: Features
 
     /// - Parameter maximumOpenFiles: fds kept open between collections at most, files and listed
     ///   directories together (see `defaultMaximumOpenDirectories` for how they share it); past it
@@ -44,6 +46,7 @@ package final class Collector {
         networks = PodNetworkSampler(
             files: files, procPath: paths.procPath, procChecksIdentity: procChecksIdentity,
             cgroupChecksIdentity: cgroupChecksIdentity)
+        features = Features.probe(paths: paths, processLookup: networks.lookup)
         if let cgroupPath = paths.cgroupPath {
             discovery = PodDiscovery(
                 configuration: DiscoveryConfiguration(
