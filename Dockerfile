@@ -19,6 +19,9 @@ ARG VERSION=0.1.0
 RUN apt-get update && apt-get install -y --no-install-recommends libsystemd0 zlib1g \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/kubemeter /usr/local/bin/kubemeter
+# The kubectl plugin (`kubectl kubemeter top`) is the same binary under another name; copy both
+# out to a workstation with `docker cp`, or `make install` from source (README).
+RUN ln -s kubemeter /usr/local/bin/kubectl-kubemeter
 # 65534 (nobody): the host paths kubemeter reads are world-readable on a default node.
 USER 65534:65534
 EXPOSE 10265

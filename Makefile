@@ -6,10 +6,13 @@ PY          ?= /usr/bin/python3
 SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Packages the build needs, and those the tests add (Debian's own Python, so no pip is needed).
 BUILD_DEBS  := libsystemd-dev zlib1g-dev pkg-config
-TEST_DEBS   := prometheus curl wrk tmux python3 python3-pytest python3-prometheus-client
+TEST_DEBS   := prometheus curl wrk tmux openssl python3 python3-pytest python3-prometheus-client python3-yaml
 ARGS        ?=
 DEBUG_BIN   := .build/debug/kubemeter
 RELEASE_BIN := .build/release/kubemeter
+# The kubectl plugin is the same binary under the name kubectl looks for (`kubectl kubemeter top`).
+PLUGIN      := kubectl-kubemeter
+PREFIX      ?= /usr/local
 # The shipped build (the Dockerfile uses the same flags): the Swift runtime linked statically, and
 # lld with packed relative relocations (DT_RELR, glibc >= 2.36): the PIE's 40,000 relocations take
 # 8 KiB instead of 960 KiB that ld.so would read at every start (1 MiB less RSS, ASLR kept).
@@ -20,7 +23,7 @@ STATIC_CXX    := .build-static-cxx
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs \
                  -Xlinker -L$(abspath $(STATIC_CXX))
 
-.PHONY: run build release test check-architecture unit e2e deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
+.PHONY: run build release install test check-architecture unit e2e bench-cluster deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
 
 ## run: install build dependencies, build, and run the agent on this machine (port 10265).
 run: deps release
@@ -28,12 +31,19 @@ run: deps release
 
 build: deps
 	$(SWIFT) build
+	ln -sf kubemeter .build/debug/$(PLUGIN)
 
 ## release: the binary the Dockerfile ships (static Swift runtime and libstdc++, lld, DT_RELR).
 release: deps
 	@mkdir -p $(STATIC_CXX)
 	@echo "INPUT($$(clang -print-file-name=libstdc++.a))" > $(STATIC_CXX)/libstdc++.so
 	$(SWIFT) build $(RELEASE_FLAGS)
+	ln -sf kubemeter .build/release/$(PLUGIN)
+
+## install: the release binary as $(PREFIX)/bin/kubemeter, and the kubectl plugin beside it (a link).
+install: release
+	install -D -m 0755 $(RELEASE_BIN) $(DESTDIR)$(PREFIX)/bin/kubemeter
+	ln -sf kubemeter $(DESTDIR)$(PREFIX)/bin/$(PLUGIN)
 
 ## test: every test: the package graph against its docs, Swift unit tests, then end-to-end tests of the binary on fake-node trees.
 test: deps test-deps check-architecture unit e2e
@@ -84,6 +94,10 @@ bench: release test-deps
 	@mkdir -p .build-bench
 	cc -O2 -o .build-bench/floor Tests/bench/floor.c
 	$(PY) Tests/bench/bench.py --kubemeter $(abspath $(RELEASE_BIN)) --floor .build-bench/floor
+
+## bench-cluster: what `kubectl kubemeter top --once` costs with 4, 16 and 32 agents and one slow node (figures, not a test).
+bench-cluster: release test-deps
+	$(PY) Tests/bench/cluster_once.py --kubemeter $(abspath $(RELEASE_BIN))
 
 deps:
 	@missing=$$(for p in $(BUILD_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \

@@ -57,8 +57,17 @@ let package = Package(
         .target(name: "KubemeterExposition", dependencies: ["KubemeterParsers", "KubemeterSnapshot", "CZlib"], swiftSettings: strict),
         // A Mutex that ThreadSanitizer can follow (shared by the server, systemd and the tests).
         .target(name: "KubemeterSync", swiftSettings: strict),
-        // A small HTTP/1.1 server on POSIX sockets.
+        // A small HTTP/1.1 server on POSIX sockets (and the response decoder its one client uses).
         .target(name: "KubemeterHTTP", dependencies: ["KubemeterSync"], swiftSettings: strict),
+        // A strict JSON parser (the API server's PodList, the agents' /top.json), no Foundation.
+        .target(name: "KubemeterJSON", swiftSettings: strict),
+        // The cluster view (`kubectl kubemeter top`): agents found through the API server, read
+        // through a `kubectl proxy` child on a unix socket, all nodes at once, each with a timeout.
+        .target(
+            name: "KubemeterCluster",
+            dependencies: ["KubemeterJSON", "KubemeterHTTP", "KubemeterExposition", "KubemeterSync", "CLinux"],
+            swiftSettings: strict
+        ),
         // systemd integration (readiness, watchdog, socket activation) and the swift-log handlers
         // (logfmt, JSON, journald).
         .target(
@@ -75,12 +84,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // The command line: `kubemeter serve|snapshot|version`. Thin by design.
+        // The command line: `kubemeter serve|snapshot|top|cluster top|version`, and `kubectl-kubemeter`
+        // (the same binary under the plugin's name). Thin by design.
         .executableTarget(
             name: "kubemeter",
             dependencies: [
-                "KubemeterAgent", "KubemeterSnapshot", "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP",
-                "KubemeterSync", "KubemeterSystemd",
+                "KubemeterAgent", "KubemeterCluster", "KubemeterSnapshot", "KubemeterCollector", "KubemeterExposition",
+                "KubemeterHTTP", "KubemeterSync", "KubemeterSystemd",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -91,12 +101,18 @@ let package = Package(
         .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery", "KubemeterHostFiles", "KubemeterTestSupport"], swiftSettings: strict),
         .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP"], swiftSettings: strict),
+        .testTarget(name: "KubemeterJSONTests", dependencies: ["KubemeterJSON"], swiftSettings: strict),
+        .testTarget(
+            name: "KubemeterClusterTests",
+            dependencies: ["KubemeterCluster", "KubemeterJSON", "KubemeterHTTP", "KubemeterExposition", "KubemeterSnapshot", "KubemeterParsers", "KubemeterSync"],
+            swiftSettings: strict
+        ),
         .testTarget(
             name: "KubemeterAgentTests",
             dependencies: [
                 "KubemeterAgent", "KubemeterCollector", "KubemeterDiscovery", "KubemeterExposition", "KubemeterHostFiles",
                 "KubemeterHTTP", "KubemeterParsers", "KubemeterSnapshot", "KubemeterSync", "KubemeterTestSupport",
-                .product(name: "Logging", package: "swift-log"),
+                "KubemeterJSON", "KubemeterCluster", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

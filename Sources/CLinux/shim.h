@@ -36,4 +36,12 @@ static inline long clinux_release_program_text(void) {
     fclose(maps);
     return released;
 }
+
+#include <sys/prctl.h>
+
+// prctl(2) is variadic, which Swift cannot call. Asks for `signal` when the thread that forked
+// this process ends (the kubectl proxy child of `kubectl kubemeter` must not outlive it).
+static inline int clinux_set_parent_death_signal(int signal) {
+    return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
+}
 #endif

@@ -19,6 +19,7 @@ struct Router: Sendable {
         /metrics/cadvisor  cAdvisor-compatible container metrics (limits, throttling, PSI, OOM, IO, pod network) and node_* metrics
         /metrics           kubemeter's own health: collections, errors, vanished cgroups, process
         /top               the node's pods now: CPU, memory, limits, throttling, OOM, PSI, network (text; ?sort= ?namespace= ?pod= ?containers=1 ?wide=1)
+        /top.json          the same as data: every pod with its containers, rates computed here (JSON; read by kubectl kubemeter top)
         /pods              every pod and container the agent sees: UID, QoS, cgroup, container ID, values (JSON)
         /healthz           200 while the process is up
         /readyz            200 once a collection has succeeded
@@ -50,6 +51,8 @@ struct Router: Sendable {
             return metrics(AgentMetricsRenderer().render(health))
         case "/top":
             return TopEndpoint(flight: flight).top(request)
+        case NodeTopJSONRenderer.path:
+            return TopEndpoint(flight: flight).topJSON(request)
         case "/pods":
             return TopEndpoint(flight: flight).pods(request)
         case "/healthz":

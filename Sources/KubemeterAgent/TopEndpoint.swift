@@ -6,8 +6,9 @@ import KubemeterHTTP
 import KubemeterSnapshot
 import KubemeterSync
 
-/// `GET /top` and `GET /pods`: the node as `kubemeter top` shows it, and every pod and container
-/// the agent sees, both from the same single-flight collection as `/metrics/resource`.
+/// `GET /top`, `GET /top.json` and `GET /pods`: the node as `kubemeter top` shows it (as text, and
+/// as data for the cluster view), and every pod and container the agent sees, all from the same
+/// single-flight collection as `/metrics/resource`.
 struct TopEndpoint: Sendable {
     let flight: SingleFlightCollector
 
@@ -43,22 +44,47 @@ struct TopEndpoint: Sendable {
             }
         }
 
-        // /top renders nothing of a collection's own: each is held only for its snapshot.
+        let window = rateWindow(for: request)
+        table.note = "(" + window.ratesFrom + ")"
+        let view = TopView(current: window.current, previous: window.previous, options: options)
+        return .text(200, table.render(view))
+    }
+
+    /// `GET /top.json`: the same view as data, every pod with its containers (for `kubectl
+    /// kubemeter top`); no parameters, the reader filters and sorts.
+    func topJSON(_ request: HTTPRequest) -> HTTPResponse {
+        if let (name, _) = request.queryItems().first {
+            return .text(400, "unknown parameter \"\(name)\": \(NodeTopJSONRenderer.path) takes none")
+        }
+        let window = rateWindow(for: request)
+        var headers = HTTPHeaders()
+        headers.add(name: "Content-Type", value: "application/json")
+        var body = NodeTopJSONRenderer(agentVersion: KubemeterVersion.current)
+            .render(current: window.current, previous: window.previous, ratesFrom: window.ratesFrom)
+        // Through the API server's pod proxy the bytes cross the cluster twice: gzip when asked
+        // (kubectl proxy's transport asks, and undoes it for its own client).
+        headers.add(name: "Vary", value: "Accept-Encoding")
+        if Gzip.isAccepted(by: request.headers["Accept-Encoding"]), let compressed = Gzip.compress(body) {
+            headers.add(name: "Content-Encoding", value: "gzip")
+            body = compressed
+        }
+        return HTTPResponse(status: 200, headers: headers, body: body)
+    }
+
+    /// The two collections the rates of `/top` and `/top.json` come from: the previous collection
+    /// when it is 0.5 s to 5 min old, else a sample taken for this request; and a note saying which.
+    private func rateWindow(for request: HTTPRequest) -> (current: NodeSnapshot, previous: NodeSnapshot?, ratesFrom: String) {
+        // These render nothing of a collection's own: each is held only for its snapshot.
         let first = flight.withCollection(notStartedBefore: request.arrivalNanoseconds) { $0 }
         let previous = flight.collection(before: first)
         let held = previous.flatMap { Formulas.seconds(from: $0.snapshot, to: first.snapshot) }
-        let view: TopView
         if let held, let previous, held >= Self.shortestInterval, held <= Self.longestInterval {
-            table.note = "(since the previous collection)"
-            view = TopView(current: first.snapshot, previous: previous.snapshot, options: options)
-        } else {
-            usleep(Self.sampleMicroseconds)
-            let sample = flight.withCollection(notStartedBefore: MonotonicClock.now()) { $0 }
-            let reason = held == nil ? "no previous collection" : "previous collection too close or too old"
-            table.note = "(a sample taken for this request: \(reason))"
-            view = TopView(current: sample.snapshot, previous: first.snapshot, options: options)
+            return (first.snapshot, previous.snapshot, "since the previous collection")
         }
-        return .text(200, table.render(view))
+        usleep(Self.sampleMicroseconds)
+        let sample = flight.withCollection(notStartedBefore: MonotonicClock.now()) { $0 }
+        let reason = held == nil ? "no previous collection" : "previous collection too close or too old"
+        return (sample.snapshot, first.snapshot, "a sample taken for this request: \(reason)")
     }
 
     func pods(_ request: HTTPRequest) -> HTTPResponse {

@@ -9,8 +9,20 @@ package struct TopJSONRenderer: Sendable {
         json.field("interval_seconds", view.intervalSeconds)
         json.field("sort", view.options.sort.rawValue)
         json.key("node")
+        Self.node(view.node, &json)
+        json.key("rows")
+        json.beginArray()
+        for row in view.rows { Self.row(row, &json) }
+        json.endArray()
+        json.endObject()
+        var bytes = json.bytes
+        bytes.append(0x0A)
+        return bytes
+    }
+
+    /// The node line as an object (also in `/top.json` and the cluster view's JSON).
+    package static func node(_ node: TopNodeSummary, _ json: inout JSONWriter) {
         json.beginObject()
-        let node = view.node
         json.field("cpu_cores", node.cpuCores)
         json.field("cpus", node.cpuCount)
         json.field("memory_working_set_bytes", node.memoryWorkingSetBytes)
@@ -23,34 +35,31 @@ package struct TopJSONRenderer: Sendable {
         json.field("pods", node.pods)
         json.field("containers", node.containers)
         json.endObject()
-        json.key("rows")
-        json.beginArray()
-        for row in view.rows {
-            json.beginObject()
-            json.field("namespace", row.namespace)
-            json.field("pod", row.pod)
-            json.field("container", row.container)
-            json.field("qos_class", row.qosClass)
-            json.field("cpu_cores", row.cpuCores)
-            json.field("cpu_limit_cores", row.cpuLimitCores)
-            json.field("cpu_percent_of_limit", row.cpuPercentOfLimit)
-            json.field("memory_working_set_bytes", row.memoryBytes)
-            json.field("memory_limit_bytes", row.memoryLimitBytes)
-            json.field("memory_percent_of_limit", row.memoryPercentOfLimit)
-            json.field("throttled_percent", row.throttledPercent)
-            json.field("oom_kills", row.oomKills)
-            json.field("cpu_pressure_some_avg10", row.cpuPressure)
-            json.field("memory_pressure_some_avg10", row.memoryPressure)
-            json.field("io_pressure_some_avg10", row.ioPressure)
-            json.field("host_network", row.hostNetwork)
-            json.field("rx_bytes_per_second", row.rxBytesPerSecond)
-            json.field("tx_bytes_per_second", row.txBytesPerSecond)
-            json.endObject()
-        }
-        json.endArray()
+    }
+
+    /// One row as an object.
+    package static func row(_ row: TopRow, _ json: inout JSONWriter, then more: (inout JSONWriter) -> Void = { _ in }) {
+        json.beginObject()
+        if let node = row.node { json.field("node", node) }
+        json.field("namespace", row.namespace)
+        json.field("pod", row.pod)
+        json.field("container", row.container)
+        json.field("qos_class", row.qosClass)
+        json.field("cpu_cores", row.cpuCores)
+        json.field("cpu_limit_cores", row.cpuLimitCores)
+        json.field("cpu_percent_of_limit", row.cpuPercentOfLimit)
+        json.field("memory_working_set_bytes", row.memoryBytes)
+        json.field("memory_limit_bytes", row.memoryLimitBytes)
+        json.field("memory_percent_of_limit", row.memoryPercentOfLimit)
+        json.field("throttled_percent", row.throttledPercent)
+        json.field("oom_kills", row.oomKills)
+        json.field("cpu_pressure_some_avg10", row.cpuPressure)
+        json.field("memory_pressure_some_avg10", row.memoryPressure)
+        json.field("io_pressure_some_avg10", row.ioPressure)
+        json.field("host_network", row.hostNetwork)
+        json.field("rx_bytes_per_second", row.rxBytesPerSecond)
+        json.field("tx_bytes_per_second", row.txBytesPerSecond)
+        more(&json)
         json.endObject()
-        var bytes = json.bytes
-        bytes.append(0x0A)
-        return bytes
     }
 }

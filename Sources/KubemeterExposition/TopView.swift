@@ -3,6 +3,8 @@ package import KubemeterSnapshot
 
 /// One row of a top table: a pod, or one of its containers. Nil means unknown (shown as "-").
 package struct TopRow: Sendable, Equatable {
+    /// The node the row is on, in views of several nodes (the cluster view); nil on one node's.
+    package var node: String?
     package var namespace: String
     package var pod: String
     /// Nil on a pod row.
@@ -147,7 +149,8 @@ package struct TopView: Sendable, Equatable {
         func byName(_ a: TopRow, _ b: TopRow) -> Bool {
             if a.namespace != b.namespace { return a.namespace < b.namespace }
             if a.pod != b.pod { return a.pod < b.pod }
-            return (a.container ?? "") < (b.container ?? "")
+            if a.container != b.container { return (a.container ?? "") < (b.container ?? "") }
+            return (a.node ?? "") < (b.node ?? "")
         }
         func figure(_ row: TopRow) -> Double? {
             switch key {

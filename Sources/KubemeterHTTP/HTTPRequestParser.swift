@@ -107,7 +107,7 @@ package enum HTTPRequestParser {
         var version: HTTPVersion
     }
 
-    private struct Failure: Error {
+    struct Failure: Error {
         var status: Int
         var reason: String
         init(_ status: Int, _ reason: String) {
@@ -229,7 +229,8 @@ package enum HTTPRequestParser {
         return nil
     }
 
-    private static func parseField(
+    /// One `name: value` line (shared with `HTTPResponseDecoder`).
+    static func parseField(
         _ view: UnsafeRawBufferPointer, from start: Int, to end: Int
     ) -> Result<HTTPHeaders.Element, Failure> {
         let line = UnsafeRawBufferPointer(rebasing: view[start..<end])

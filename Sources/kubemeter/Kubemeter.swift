@@ -21,9 +21,20 @@ struct Kubemeter: ParsableCommand {
             (no API server, no CRI socket). Start with `kubemeter serve`, then \
             `curl localhost:10265/metrics/resource`.
             """,
-        subcommands: [Serve.self, Snapshot.self, Top.self, Version.self],
+        subcommands: [Serve.self, Snapshot.self, Top.self, Cluster.self, Version.self],
         defaultSubcommand: nil
     )
+
+    /// Under the plugin's name (`kubectl-kubemeter`, a link to this binary) the commands are the
+    /// plugin's: kubectl runs it for `kubectl kubemeter ...`.
+    static func main() {
+        let name = CommandLine.arguments.first.map { $0.split(separator: "/").last.map(String.init) ?? $0 } ?? ""
+        if name == KubectlKubemeter.pluginName {
+            KubectlKubemeter.main()
+        } else {
+            main(nil)
+        }
+    }
 }
 
 /// The host paths, shared by `serve` and `snapshot`. These flag names are fixed: manifests and
@@ -181,10 +192,15 @@ struct Snapshot: ParsableCommand {
 
 /// Writes all of `bytes` to stdout, past short writes.
 func writeAll(_ bytes: [UInt8]) {
+    writeAllTo(1, bytes)
+}
+
+/// Writes all of `bytes` to `descriptor`, past short writes.
+func writeAllTo(_ descriptor: Int32, _ bytes: [UInt8]) {
     bytes.withUnsafeBytes { buffer in
         var offset = 0
         while offset < buffer.count {
-            let n = write(1, buffer.baseAddress! + offset, buffer.count - offset)
+            let n = write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
             if n < 0, errno == EINTR { continue }
             if n <= 0 { break }
             offset += n

@@ -138,6 +138,18 @@ def scrape(agent, path="/metrics/resource"):
     return got
 
 
+def open_paths(pid):
+    """What the process has open; an fd closed between the listing and its readlink (the scrape's
+    connection, closing as we look) is skipped, not an error."""
+    paths = set()
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            paths.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            pass
+    return paths
+
+
 def test_kept_open_files_stay_fresh_and_removed_cgroups_vanish(agent, real_tree):
     """The agent keeps cgroup files open between scrapes and re-reads them with pread at offset 0.
     On the real kernel that must give fresh values (kernfs regenerates on every read) and a
@@ -160,7 +172,7 @@ def test_kept_open_files_stay_fresh_and_removed_cgroups_vanish(agent, real_tree)
     first = scrape(a)
     assert first[key] == usage_usec(app) / 1e6
 
-    fds = {os.readlink(f"/proc/{a.proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{a.proc.pid}/fd")}
+    fds = open_paths(a.proc.pid)
     assert os.path.join(app, "cpu.stat") in fds, "cpu.stat is kept open between scrapes"
 
     burner = subprocess.Popen([sys.executable, "-c", BURNER, "0.3"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
@@ -181,7 +193,7 @@ def test_kept_open_files_stay_fresh_and_removed_cgroups_vanish(agent, real_tree)
     assert third[("resource_scrape_error", ())] == 0
     assert third[key] == usage_usec(app) / 1e6
     assert third[("pod_cpu_usage_seconds_total", (("namespace", "ns"), ("pod", "p")))] == usage_usec(pod) / 1e6
-    fds = {os.readlink(f"/proc/{a.proc.pid}/fd/{fd}") for fd in os.listdir(f"/proc/{a.proc.pid}/fd")}
+    fds = open_paths(a.proc.pid)
     assert not any(p.startswith(other) for p in fds), "the removed cgroup's fds are closed"
 
 

@@ -8,7 +8,7 @@
 #   Tests/fuzz/run.sh --replay-only [TARGET...]         # only the regression inputs (fast, for CI)
 #
 # Targets: cpu.stat cpu.max memory.stat memory.events cgroup.events memory.current memory.max
-# pressure io.stat proc.stat proc.meminfo proc.net.dev proc.pid.stat http discovery.
+# pressure io.stat proc.stat proc.meminfo proc.net.dev proc.pid.stat http http.response json discovery.
 #
 # Work files (corpora, logs) go to .build/fuzz/. A new crash is copied into
 # Tests/fuzz/regressions/<target>/ so it becomes a regression input; the script then exits 1.
@@ -51,6 +51,8 @@ build() {  # build NAME MODULE SOURCES HARNESS [DEPENDENCY_SOURCE_DIR...]
 
 build parsers KubemeterParsers "$ROOT/Sources/KubemeterParsers" "$ROOT/Tests/fuzz/ParsersFuzzTarget.swift"
 build http KubemeterHTTP "$ROOT/Sources/KubemeterHTTP" "$ROOT/Tests/fuzz/HTTPFuzzTarget.swift" "$ROOT/Sources/KubemeterSync"
+build http-response KubemeterHTTP "$ROOT/Sources/KubemeterHTTP" "$ROOT/Tests/fuzz/HTTPResponseFuzzTarget.swift" "$ROOT/Sources/KubemeterSync"
+build json KubemeterJSON "$ROOT/Sources/KubemeterJSON" "$ROOT/Tests/fuzz/JSONFuzzTarget.swift"
 # The name parsers and what they use; the rest of discovery reads the host (KubemeterHostFiles).
 D=$ROOT/Sources/KubemeterDiscovery
 build discovery KubemeterDiscovery "$D/CgroupName.swift $D/ContainerLogName.swift $D/ContainerRuntime.swift $D/KubernetesNameRules.swift $D/PodLogDirectoryName.swift $D/QoSClass.swift" \
@@ -60,7 +62,7 @@ build discovery KubemeterDiscovery "$D/CgroupName.swift $D/ContainerLogName.swif
 declare -A BIN SEEDS
 for t in cpu.stat cpu.max memory.stat memory.events cgroup.events memory.current memory.max pressure \
          io.stat proc.stat proc.meminfo proc.net.dev proc.pid.stat; do BIN[$t]=parsers; done
-BIN[http]=http; BIN[discovery]=discovery
+BIN[http]=http; BIN[http.response]=http-response; BIN[json]=json; BIN[discovery]=discovery
 SEEDS[cpu.stat]="$FIX/cgroupv2_cpu.stat.txt $FIX/cgroup_unified_cpu.stat.txt"
 SEEDS[cpu.max]="$FIX/cgroupv2_cpu.max.txt"
 SEEDS[memory.stat]="$FIX/cgroupv2_memory.stat.txt"
@@ -74,7 +76,7 @@ SEEDS[proc.stat]="$FIX/proc_stat.txt"
 SEEDS[proc.meminfo]="$FIX/proc_meminfo.txt"
 SEEDS[proc.net.dev]="$FIX/proc_net_dev.txt"
 SEEDS[proc.pid.stat]="$FIX/proc_1_stat.txt $FIX/proc_self_stat.txt"
-TARGETS="cpu.stat cpu.max memory.stat memory.events cgroup.events memory.current memory.max pressure io.stat proc.stat proc.meminfo proc.net.dev proc.pid.stat http discovery"
+TARGETS="cpu.stat cpu.max memory.stat memory.events cgroup.events memory.current memory.max pressure io.stat proc.stat proc.meminfo proc.net.dev proc.pid.stat http http.response json discovery"
 if [ -n "$SELECTED" ]; then
   for t in $SELECTED; do
     [ -n "${BIN[$t]:-}" ] || { echo "unknown fuzz target: $t (known: $TARGETS)" >&2; exit 2; }
@@ -89,6 +91,13 @@ seed_extra() {  # seeds that are not fixture files
       printf 'GET /metrics/resource HTTP/1.1\r\nHost: x\r\n\r\n' >"$dir/seed-get"
       printf 'HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n' >"$dir/seed-pipelined"
       printf 'POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc' >"$dir/seed-post" ;;
+    http.response)
+      printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}' >"$dir/seed-length"
+      printf 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;x=1\r\nWiki\r\n0\r\nTrailer: t\r\n\r\n' >"$dir/seed-chunked"
+      printf 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 503 Service Unavailable\r\n\r\nclosed' >"$dir/seed-close" ;;
+    json)
+      printf '{"kind":"PodList","items":[{"metadata":{"name":"a"},"spec":{"nodeName":"n"},"status":{"podIP":"10.0.0.1"}}]}' >"$dir/seed-podlist"
+      printf '[1,-2.5e3,true,false,null,"\\u00e9\\ud83d\\ude00",{}]' >"$dir/seed-values" ;;
     discovery)
       printf 'checkout-7f4e1_payments_app-%s.log' 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef >"$dir/seed-log"
       printf 'payments_checkout-7f4e1_1b0a3c9d-2e7f-4e1a-9b0a-3c9d2e7f4e1a' >"$dir/seed-poddir"
