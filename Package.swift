@@ -96,7 +96,7 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
-        // What the test targets share: driving shared/tools/fake-node, reading what it wrote.
+        // What the test targets share: driving Tests/tools/fake-node, reading what it wrote.
         .target(name: "KubemeterTestSupport", path: "Tests/KubemeterTestSupport", swiftSettings: strict),
         .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery", "KubemeterHostFiles", "KubemeterTestSupport"], swiftSettings: strict),

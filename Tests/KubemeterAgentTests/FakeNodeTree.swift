@@ -5,7 +5,7 @@ import KubemeterCollector
 import KubemeterTestSupport
 import Testing
 
-/// A synthetic node written by the project's generator, `shared/tools/fake-node`, with the
+/// A synthetic node written by the project's generator, `Tests/tools/fake-node`, with the
 /// values its truth.json says a correct agent must report.
 final class FakeNodeTree {
     /// What truth.json says of one pod or container cgroup.
@@ -27,7 +27,7 @@ final class FakeNodeTree {
     var podLogDirectory: String { root + "/var/log/pods" }
 
     init(pods: Int, containers: Int, driver: String, runtime: String = "containerd") throws {
-        let tool = try #require(TestShell.fakeNodeTool(), "shared/tools/fake-node not found above \(#filePath)")
+        let tool = try #require(TestShell.fakeNodeTool(), "Tests/tools/fake-node not found above \(#filePath)")
         try TestShell.run("python3 '\(tool)' '\(root)' --pods \(pods) --containers \(containers) "
             + "--driver \(driver) --runtime \(runtime) --seed 7 > /dev/null")
     }

@@ -3,7 +3,7 @@ import KubemeterTestSupport
 import Testing
 @testable import KubemeterDiscovery
 
-/// End to end on trees written by the project's generator, `shared/tools/fake-node`: discovery
+/// End to end on trees written by the project's generator, `Tests/tools/fake-node`: discovery
 /// must find exactly the pods and containers of its truth.json, no more, no less.
 @Suite struct FakeNodeTests {
     /// One row per container: namespace, pod, uid, qos, container, id.
@@ -45,7 +45,7 @@ import Testing
 
     @Test(arguments: ["systemd", "cgroupfs"], ["containerd", "crio", "docker"])
     func findsExactlyTheTruth(driver: String, runtime: String) throws {
-        let tool = try #require(TestShell.fakeNodeTool(), "shared/tools/fake-node not found above \(#filePath)")
+        let tool = try #require(TestShell.fakeNodeTool(), "Tests/tools/fake-node not found above \(#filePath)")
         let tree = try TemporaryTree()
         defer { tree.remove() }
         let out = tree.path + "/node"
@@ -75,7 +75,7 @@ import Testing
 
     /// After `--churn`: pods deleted and new ones created; discovery sees the new truth.
     @Test func followsChurn() throws {
-        let tool = try #require(TestShell.fakeNodeTool(), "shared/tools/fake-node not found above \(#filePath)")
+        let tool = try #require(TestShell.fakeNodeTool(), "Tests/tools/fake-node not found above \(#filePath)")
         let tree = try TemporaryTree()
         defer { tree.remove() }
         let out = tree.path + "/node"

@@ -19,7 +19,7 @@ import Testing
 
     @Test func notifiesReadyStatusWatchdogAndStoppingAndServesThePassedSocket() throws {
         let binary = try #require(Self.binary, "kubemeter binary not built beside the tests")
-        let tool = try #require(TestShell.fakeNodeTool(), "shared/tools/fake-node not found")
+        let tool = try #require(TestShell.fakeNodeTool(), "Tests/tools/fake-node not found")
         let run = try ServiceManagerFake()
         defer { run.cleanUp() }
         let tree = run.directory + "/tree"

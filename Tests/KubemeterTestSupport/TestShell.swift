@@ -19,13 +19,13 @@ public enum TestShell {
         public var description: String { "cannot read \(path): errno \(errno)" }
     }
 
-    /// `shared/tools/fake-node`: `shared/` sits beside the project root (a clone, a helper's
-    /// worktree), so the first ancestor of this file that has it.
+    /// The project's node generator, `Tests/tools/fake-node`, found from this file's place in the
+    /// checkout (`Tests/KubemeterTestSupport/`), so nothing outside the repository is needed.
     public static func fakeNodeTool(from file: String = #filePath) -> String? {
         var directory = Substring(file)
         while let slash = directory.lastIndex(of: "/") {
             directory = directory[..<slash]
-            let candidate = String(directory) + "/shared/tools/fake-node"
+            let candidate = String(directory) + "/Tests/tools/fake-node"
             if access(candidate, R_OK) == 0 { return candidate }
         }
         return nil

@@ -28,7 +28,7 @@ import uuid
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-FAKE_NODE = os.path.join(os.path.dirname(ROOT), "shared", "tools", "fake-node")
+FAKE_NODE = os.path.join(ROOT, "Tests", "tools", "fake-node")
 TICK = os.sysconf("SC_CLK_TCK")
 
 

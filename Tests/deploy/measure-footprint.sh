@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 BIN=$(realpath "${1:-.build/release/kubemeter}")
 SCRAPES=${2:-200}
 PODS=${3:-110}
-FAKE_NODE=${FAKE_NODE:-$(realpath ../shared/tools/fake-node 2>/dev/null || echo /work/shared/tools/fake-node)}
+FAKE_NODE=${FAKE_NODE:-$(cd "$(dirname "$0")/../tools" && pwd)/fake-node}
 WORK=$(mktemp -d)
 PORT=${PORT:-18265}
 python3 "$FAKE_NODE" "$WORK/tree" --pods "$PODS" --containers 2 >/dev/null

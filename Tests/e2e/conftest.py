@@ -11,7 +11,7 @@ import urllib.request
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-FAKE_NODE = os.path.join(os.path.dirname(ROOT), "shared", "tools", "fake-node")
+FAKE_NODE = os.path.join(ROOT, "Tests", "tools", "fake-node")
 sys.path.insert(0, os.path.dirname(__file__))
 
 
@@ -25,7 +25,7 @@ def kubemeter_bin():
 
 def make_fake_node(out, pods, containers, driver, runtime, seed=1):
     if not os.path.exists(FAKE_NODE):
-        pytest.fail(f"fake-node not found at {FAKE_NODE} (shared/ sits beside the project root)")
+        pytest.fail(f"fake-node not found at {FAKE_NODE} (the generator is part of the repository)")
     subprocess.run([sys.executable, FAKE_NODE, str(out), "--pods", str(pods), "--containers", str(containers),
                     "--driver", driver, "--runtime", runtime, "--seed", str(seed)],
                    check=True, stdout=subprocess.DEVNULL)

@@ -25,7 +25,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "Tests", "e2e"))
-FAKE_NODE = os.path.join(os.path.dirname(ROOT), "shared", "tools", "fake-node")
+FAKE_NODE = os.path.join(ROOT, "Tests", "tools", "fake-node")
 
 import expected  # noqa: E402
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
