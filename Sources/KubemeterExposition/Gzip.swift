@@ -25,19 +25,27 @@ package enum Gzip {
         return output
     }
 
-    /// Whether an `Accept-Encoding` header value accepts gzip (`gzip`, `x-gzip`, or `*`, unless
-    /// given `q=0`).
+    /// Whether an `Accept-Encoding` header value accepts gzip: `gzip` or `x-gzip` without `q=0`, or,
+    /// when neither is named, `*` without `q=0`.
     package static func isAccepted(by acceptEncoding: String?) -> Bool {
         guard let acceptEncoding else { return false }
+        // RFC 9110 12.5.3: a coding named explicitly decides for itself; `*` speaks only for the
+        // codings not named, so `gzip;q=0, *` refuses gzip.
+        var gzipNamed: Bool?
+        var wildcard: Bool?
         for item in acceptEncoding.split(separator: ",") {
             let parts = item.split(separator: ";").map { $0.trimmingASCIISpaces().lowercased() }
-            guard let coding = parts.first, coding == "gzip" || coding == "x-gzip" || coding == "*" else { continue }
+            guard let coding = parts.first else { continue }
             let refused = parts.dropFirst().contains { (parameter: String) -> Bool in
                 parameter.hasPrefix("q=") && Double(parameter.dropFirst(2)) == 0
             }
-            if !refused { return true }
+            if coding == "gzip" || coding == "x-gzip" {
+                gzipNamed = (gzipNamed ?? false) || !refused
+            } else if coding == "*" {
+                wildcard = (wildcard ?? false) || !refused
+            }
         }
-        return false
+        return gzipNamed ?? wildcard ?? false
     }
 }
 

@@ -5,6 +5,8 @@ import Testing
     ("gzip", true), ("GZIP", true), ("deflate, gzip;q=1.0, *;q=0.5", true), ("x-gzip", true), ("*", true),
     ("gzip;q=0", false), ("gzip; q=0.000", false), ("identity", false), ("", false), ("br, deflate", false),
     ("gzip;q=0.5", true),
+    // RFC 9110 12.5.3: `*` covers only the codings not named, so an explicit refusal stands.
+    ("gzip;q=0, *", false), ("*, gzip;q=0", false), ("*;q=0", false), ("*;q=0, gzip", true), ("br, *;q=0.1", true),
 ])
 func acceptEncoding(header: String, accepted: Bool) {
     #expect(Gzip.isAccepted(by: header) == accepted)

@@ -108,3 +108,6 @@ def test_gzip_when_asked(running):
     assert len(body) * 4 < len(plain)
     _, refused_headers, refused = running.get("/metrics/resource", {"Accept-Encoding": "gzip;q=0, identity"})
     assert "Content-Encoding" not in refused_headers and refused == plain
+    # RFC 9110 12.5.3: `*` speaks only for codings not named; gzip refused by name stays refused.
+    _, wildcard_headers, wildcard = running.get("/metrics/resource", {"Accept-Encoding": "gzip;q=0, *"})
+    assert "Content-Encoding" not in wildcard_headers and wildcard == plain
