@@ -112,7 +112,7 @@ let package = Package(
             dependencies: [
                 "KubemeterAgent", "KubemeterCollector", "KubemeterDiscovery", "KubemeterExposition", "KubemeterHostFiles",
                 "KubemeterHTTP", "KubemeterParsers", "KubemeterSnapshot", "KubemeterSync", "KubemeterTestSupport",
-                "KubemeterJSON", "KubemeterCluster", .product(name: "Logging", package: "swift-log"),
+                "KubemeterJSON", "KubemeterCluster", "CLinux", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
