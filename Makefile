@@ -23,7 +23,7 @@ STATIC_CXX    := .build-static-cxx
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs \
                  -Xlinker -L$(abspath $(STATIC_CXX))
 
-.PHONY: run build release install test check-architecture unit e2e bench-cluster deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
+.PHONY: run build release install test check-architecture unit e2e golden-update bench-cluster deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
 
 ## run: install build dependencies, build, and run the agent on this machine (port 10265).
 run: deps release
@@ -58,6 +58,10 @@ unit:
 
 e2e: build
 	KUBEMETER_BIN=$(abspath $(DEBUG_BIN)) $(PY) -m pytest -q Tests/e2e
+
+## golden-update: rewrite Tests/golden/expected from what the agent now serves (review the diff).
+golden-update: build
+	KUBEMETER_UPDATE_GOLDEN=1 KUBEMETER_BIN=$(abspath $(DEBUG_BIN)) $(PY) -m pytest -q Tests/e2e/test_golden.py
 
 ## check-release: build as the Dockerfile does and check it links only what the runtime image has.
 check-release: release

@@ -1,0 +1,66 @@
+"""Golden end-to-end outputs (node_exporter's end-to-end-test.sh habit): the agent serves a small
+checked-in node (Tests/golden/node, written once by `Tests/tools/fake-node --pods 2 --containers 1
+--seed 7`; kept as written, since the generator's pressure figures are not all seeded) and every document must equal the one checked in under Tests/golden/expected, so any change
+in what the agent serves shows as a diff in review.
+
+After an intended change, rewrite the expected files and review the diff:
+    KUBEMETER_UPDATE_GOLDEN=1 make e2e     (or: make golden-update)
+Only what differs between two runs is normalised: the collection's wall-clock time, the rate
+interval, and the checkout's own path to the tree."""
+import json
+import os
+import re
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GOLDEN = os.path.join(os.path.dirname(HERE), "golden")
+TREE = os.path.join(GOLDEN, "node")
+UPDATE = os.environ.get("KUBEMETER_UPDATE_GOLDEN") == "1"
+
+# endpoint -> (expected file, kind)
+DOCUMENTS = {
+    "/metrics/resource": ("metrics_resource.txt", "text"),
+    "/metrics/cadvisor": ("metrics_cadvisor.txt", "text"),
+    "/pods": ("pods.json", "json"),
+    "/top.json": ("top.json", "json"),
+    "/top": ("top.txt", "text"),
+}
+# Fields whose values are the moment of the request, not the node's state.
+MOMENT_FIELDS = {"timestamp_ms", "interval_seconds"}
+
+
+def normalised_json(body, tree):
+    def walk(value):
+        if isinstance(value, dict):
+            return {k: (0 if k in MOMENT_FIELDS else walk(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, str):
+            return value.replace(tree, "$TREE")
+        return value
+    return json.dumps(walk(json.loads(body)), indent=1) + "\n"
+
+
+def normalised_text(body, tree):
+    # The table's rate interval is the request's own ("rates over 1.00 s").
+    return re.sub(r"rates over \d+\.\d+ s", "rates over N s", body.replace(tree, "$TREE"))
+
+
+@pytest.mark.parametrize("path", list(DOCUMENTS))
+def test_served_document_equals_its_golden(agent, path):
+    a = agent("--host-root", TREE)
+    status, _, body = a.get(path)
+    assert status == 200
+    name, kind = DOCUMENTS[path]
+    text = body.decode()
+    got = normalised_json(text, TREE) if kind == "json" else normalised_text(text, TREE)
+    expected_path = os.path.join(GOLDEN, "expected", name)
+    if UPDATE:
+        os.makedirs(os.path.dirname(expected_path), exist_ok=True)
+        with open(expected_path, "w") as f:
+            f.write(got)
+    with open(expected_path) as f:
+        expected = f.read()
+    assert got == expected, f"{path} differs from {expected_path}; if intended: KUBEMETER_UPDATE_GOLDEN=1 make e2e"
+
