@@ -98,9 +98,9 @@ let package = Package(
         ),
         // What the test targets share: driving Tests/tools/fake-node, reading what it wrote.
         .target(name: "KubemeterTestSupport", path: "Tests/KubemeterTestSupport", swiftSettings: strict),
-        .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers", "KubemeterTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery", "KubemeterHostFiles", "KubemeterTestSupport"], swiftSettings: strict),
-        .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP"], swiftSettings: strict),
+        .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP", "KubemeterTestSupport"], swiftSettings: strict),
         .testTarget(name: "KubemeterJSONTests", dependencies: ["KubemeterJSON"], swiftSettings: strict),
         .testTarget(
             name: "KubemeterClusterTests",

@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 import Glibc
 import Testing
 
@@ -70,17 +71,11 @@ struct TemporaryTree {
 
 /// Deterministic 64-hex container IDs and UUIDs (SplitMix64), so failures reproduce.
 struct IDSource {
-    private var state: UInt64
+    private var random: SplitMix64
 
-    init(seed: UInt64) { state = seed }
+    init(seed: UInt64) { random = SplitMix64(seed: seed) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { random.next() }
 
     mutating func hex(_ count: Int) -> String {
         var text = ""

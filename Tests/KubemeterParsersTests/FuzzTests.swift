@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 import Testing
 @testable import KubemeterParsers
 

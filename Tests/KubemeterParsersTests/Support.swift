@@ -55,18 +55,6 @@ func parseError<T: KernelFile>(_ type: T.Type, _ text: String) -> ParseError? {
     parseError(type, Array(text.utf8))
 }
 
-/// A deterministic generator (SplitMix64), so every run of the fuzz tests sees the same inputs.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 /// Text lines joined with a newline after each, as the kernel writes them.
 func lines(_ lines: String...) -> String {
