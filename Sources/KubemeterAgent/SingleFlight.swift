@@ -200,6 +200,14 @@ package final class SingleFlightCollector: @unchecked Sendable {
         return latestFull
     }
 
+    /// How many scrapes wait now for the running collection to end (each is inside the lock's wait):
+    /// what a test needs to know that its callers are queued, instead of sleeping and hoping.
+    var waitingScrapes: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return waiting
+    }
+
     /// How the last finished collection went, if any, also while the next one runs.
     package var lastFinished: Outcome? {
         lock.lock()

@@ -128,8 +128,9 @@ private func now() -> UInt64 {
             done.leave()
         }
     }
-    while arrived.load(ordering: .sequentiallyConsistent) < 3 { usleep(1_000) }
-    usleep(20_000)  // the callers are waiting on the lock by now
+    // All three are queued behind the running collection (counted inside the lock's wait).
+    while flight.waitingScrapes < 3 { usleep(1_000) }
+    #expect(arrived.load(ordering: .sequentiallyConsistent) == 3)
     gate.signal()
     done.wait()
 
