@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 import KubemeterCollector
 import KubemeterHostFiles
 import KubemeterParsers
@@ -12,11 +13,11 @@ import Glibc
 
 @Test func nodeFromRootCgroupFiles() {
     let host = TemporaryDirectory()
-    host.write("sys/fs/cgroup/cgroup.controllers", "cpu memory\n")
-    host.write("sys/fs/cgroup/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
-    host.write("sys/fs/cgroup/memory.stat", "anon 1000\nfile 5000\ninactive_file 1500\n")
-    host.write("proc/stat", "cpu  1 2 3 4 5 6 7 8 0 0\nbtime 1\n")
-    host.write("proc/meminfo", "MemTotal: 100 kB\nMemFree: 10 kB\nSwapTotal: 50 kB\nSwapFree: 20 kB\n")
+    host.writeFile("sys/fs/cgroup/cgroup.controllers", "cpu memory\n")
+    host.writeFile("sys/fs/cgroup/cpu.stat", "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n")
+    host.writeFile("sys/fs/cgroup/memory.stat", "anon 1000\nfile 5000\ninactive_file 1500\n")
+    host.writeFile("proc/stat", "cpu  1 2 3 4 5 6 7 8 0 0\nbtime 1\n")
+    host.writeFile("proc/meminfo", "MemTotal: 100 kB\nMemFree: 10 kB\nSwapTotal: 50 kB\nSwapFree: 20 kB\n")
     let snapshot = Collector(paths: .resolve(hostRoot: host.path)).collect()
     #expect(snapshot.node.cpuUsageSeconds == 2.5)
     #expect(snapshot.node.cpuSource == .rootCgroupCPUStat)
@@ -31,10 +32,10 @@ import Glibc
 
 @Test func nodeFallsBackToProc() {
     let host = TemporaryDirectory()
-    host.write("sys/fs/cgroup/unified/cgroup.controllers", "\n")
+    host.writeFile("sys/fs/cgroup/unified/cgroup.controllers", "\n")
     // user nice system idle iowait irq softirq steal: busy = 100+20+30+6+7 = 163 ticks (no steal)
-    host.write("proc/stat", "cpu  100 20 30 4000 5 6 7 8 0 0\ncpu0 1 1 1 1 1 1 1 1 0 0\nbtime 1\n")
-    host.write("proc/meminfo", "MemTotal: 1000 kB\nMemFree: 300 kB\nInactive(file): 200 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
+    host.writeFile("proc/stat", "cpu  100 20 30 4000 5 6 7 8 0 0\ncpu0 1 1 1 1 1 1 1 1 0 0\nbtime 1\n")
+    host.writeFile("proc/meminfo", "MemTotal: 1000 kB\nMemFree: 300 kB\nInactive(file): 200 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
     let snapshot = Collector(paths: .resolve(hostRoot: host.path)).collect()
     #expect(snapshot.node.cpuSource == .procStat)
     #expect(snapshot.node.cpuUsageSeconds == 163.0 / 100.0)
@@ -52,10 +53,10 @@ import Glibc
 
 @Test func garbageNodeFilesAreCountedNotFatal() {
     let host = TemporaryDirectory()
-    host.write("sys/fs/cgroup/cgroup.controllers", "\n")
-    host.write("sys/fs/cgroup/cpu.stat", "")
-    host.write("proc/stat", "\u{1}\u{2}garbage\n")
-    host.write("proc/meminfo", "MemTotal: 1000 kB\nMemFree: 300 kB\n")
+    host.writeFile("sys/fs/cgroup/cgroup.controllers", "\n")
+    host.writeFile("sys/fs/cgroup/cpu.stat", "")
+    host.writeFile("proc/stat", "\u{1}\u{2}garbage\n")
+    host.writeFile("proc/meminfo", "MemTotal: 1000 kB\nMemFree: 300 kB\n")
     let snapshot = Collector(paths: .resolve(hostRoot: host.path)).collect()
     #expect(snapshot.node.cpuUsageSeconds == nil)
     #expect(snapshot.node.memoryWorkingSetBytes == UInt64(700 * 1024))
@@ -67,8 +68,8 @@ import Glibc
 /// failure log names it once, not at every collection.
 @Test func anUnreadableFileIsNamedAndFailsOnlyItsStage() throws {
     let host = TemporaryDirectory()
-    host.write("sys/fs/cgroup/unified/cgroup.controllers", "\n")
-    host.write("proc/stat", "cpu  100 20 30 4000 5 6 7 8 0 0\ncpu0 1 1 1 1 1 1 1 1 0 0\nbtime 1\n")
+    host.writeFile("sys/fs/cgroup/unified/cgroup.controllers", "\n")
+    host.writeFile("proc/stat", "cpu  100 20 30 4000 5 6 7 8 0 0\ncpu0 1 1 1 1 1 1 1 1 0 0\nbtime 1\n")
     host.makeDirectory(host.path + "/proc/meminfo")  // read(2) of a directory: EISDIR
     let lines = RecordedLogLines()
     let logger = Logger(label: "test") { _ in lines }

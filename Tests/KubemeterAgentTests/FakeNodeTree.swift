@@ -40,7 +40,7 @@ final class FakeNodeTree {
             + "    print('pod', p['uid'], repr(p['cpu_seconds']), p['working_set_bytes'])\n"
             + "    for c in p['containers']: print('container', c['id'], repr(c['cpu_seconds']), c['working_set_bytes'])\n"
         let scriptPath = directory.path + "/flatten.py"
-        directory.write("flatten.py", script)
+        directory.writeFile("flatten.py", script)
         try TestShell.run("python3 '\(scriptPath)' '\(root)/truth.json' > '\(directory.path)/truth.txt'")
         var truth = Truth()
         for line in try TestShell.readFile(directory.path + "/truth.txt").split(separator: "\n") {

@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 import KubemeterCollector
 import Testing
 
@@ -23,12 +24,12 @@ import Testing
 
 @Test func unifiedHybridAndV1OnlyAreTold() {
     let unified = TemporaryDirectory()
-    unified.write("sys/fs/cgroup/cgroup.controllers", "cpu memory\n")
+    unified.writeFile("sys/fs/cgroup/cgroup.controllers", "cpu memory\n")
     #expect(HostPaths.resolve(hostRoot: unified.path).cgroupTree == .unified)
     #expect(HostPaths.resolve(hostRoot: unified.path).cgroupPath == unified.path + "/sys/fs/cgroup")
 
     let hybrid = TemporaryDirectory()
-    hybrid.write("sys/fs/cgroup/unified/cgroup.controllers", "\n")
+    hybrid.writeFile("sys/fs/cgroup/unified/cgroup.controllers", "\n")
     hybrid.makeDirectory(hybrid.path + "/sys/fs/cgroup/memory")
     #expect(HostPaths.resolve(hostRoot: hybrid.path).cgroupTree == .hybrid)
     #expect(HostPaths.resolve(hostRoot: hybrid.path).cgroupPath == hybrid.path + "/sys/fs/cgroup/unified")

@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 import KubemeterCollector
 import KubemeterParsers
 import Testing
@@ -13,7 +14,7 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
 
 @Test func rereadsAKeptFileAndSeesItsNewContent() throws {
     let tree = TemporaryDirectory()
-    tree.write("cg/memory.current", "100\n")
+    tree.writeFile("cg/memory.current", "100\n")
     let files = KeptOpenFiles(maximumOpenFiles: 10)
     files.beginCollection()
     let directory = try #require(files.directory(tree.path + "/cg", files: ["memory.current"], checksIdentity: true))
@@ -34,7 +35,7 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
 
 @Test func aReplacedFileIsReopenedWhereIdentityIsChecked() throws {
     let tree = TemporaryDirectory()
-    tree.write("cg/memory.current", "100\n")
+    tree.writeFile("cg/memory.current", "100\n")
     let files = KeptOpenFiles(maximumOpenFiles: 10)
     files.beginCollection()
     let first = try #require(files.directory(tree.path + "/cg", files: ["memory.current"], checksIdentity: true))
@@ -44,7 +45,7 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
     // Replaced by a new inode (what fake-node does): the directory's mtime moves, so its fds are
     // reopened; a kept fd would read the deleted file's 100 forever.
     usleep(20_000)
-    tree.write("cg/memory.current.new", "7\n")
+    tree.writeFile("cg/memory.current.new", "7\n")
     _ = rename(tree.path + "/cg/memory.current.new", tree.path + "/cg/memory.current")
     files.beginCollection()
     let second = try #require(files.directory(tree.path + "/cg", files: ["memory.current"], checksIdentity: true))
@@ -54,8 +55,8 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
 
 @Test func directoriesNotUsedByACollectionAreClosed() throws {
     let tree = TemporaryDirectory()
-    tree.write("a/f", "1\n")
-    tree.write("b/f", "2\n")
+    tree.writeFile("a/f", "1\n")
+    tree.writeFile("b/f", "2\n")
     let files = KeptOpenFiles(maximumOpenFiles: 10)
     files.beginCollection()
     for name in ["a", "b"] {
@@ -73,7 +74,7 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
 
 @Test func pastTheBoundFilesAreReadAndClosed() throws {
     let tree = TemporaryDirectory()
-    for i in 0..<5 { tree.write("c\(i)/f", "\(i)\n") }
+    for i in 0..<5 { tree.writeFile("c\(i)/f", "\(i)\n") }
     let files = KeptOpenFiles(maximumOpenFiles: 3)
     for _ in 0..<2 {
         files.beginCollection()
@@ -89,7 +90,7 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
 
 @Test func missingFilesAndVanishedDirectories() throws {
     let tree = TemporaryDirectory()
-    tree.write("cg/cpu.stat", "usage_usec 5\n")
+    tree.writeFile("cg/cpu.stat", "usage_usec 5\n")
     let files = KeptOpenFiles(maximumOpenFiles: 10)
     files.beginCollection()
     let d = try #require(files.directory(tree.path + "/cg", files: ["cpu.stat", "memory.current"], checksIdentity: true))
@@ -104,7 +105,7 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
 
 @Test func garbageIsAParseErrorNotAValue() throws {
     let tree = TemporaryDirectory()
-    tree.write("cg/memory.current", "12abc\n")
+    tree.writeFile("cg/memory.current", "12abc\n")
     let files = KeptOpenFiles(maximumOpenFiles: 10)
     files.beginCollection()
     let d = try #require(files.directory(tree.path + "/cg", files: ["memory.current"], checksIdentity: true))
@@ -119,7 +120,7 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
 /// (a 1000-pod tree once took every fd the process had, and the HTTP server could accept nothing).
 @Test func theBoundCoversTheDirectoriesHeldForIdentity() throws {
     let tree = TemporaryDirectory()
-    for i in 0..<6 { tree.write("c\(i)/f", "\(i)\n") }
+    for i in 0..<6 { tree.writeFile("c\(i)/f", "\(i)\n") }
     let files = KeptOpenFiles(maximumOpenFiles: 5)
     for round in 0..<3 {
         files.beginCollection()
@@ -137,7 +138,7 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
 /// error at once, never a read that waits for a writer and stalls the scrape.
 @Test func aFIFOInPlaceOfAFileDoesNotBlock() throws {
     let tree = TemporaryDirectory()
-    tree.write("cg/pids.current", "5\n")
+    tree.writeFile("cg/pids.current", "5\n")
     try #require(mkfifo(tree.path + "/cg/memory.current", 0o644) == 0)
     let files = KeptOpenFiles(maximumOpenFiles: 10)
     files.beginCollection()
@@ -154,7 +155,7 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
 /// made anew under the same name is read anew.
 @Test func directoriesCheckedByPathStillFollowReplacedFiles() throws {
     let tree = TemporaryDirectory()
-    for i in 0..<6 { tree.write("c\(i)/f", "\(i)\n") }
+    for i in 0..<6 { tree.writeFile("c\(i)/f", "\(i)\n") }
     let files = KeptOpenFiles(maximumOpenFiles: 8)
     func collect(_ check: ([KeptOpenFiles.Directory?]) throws -> Void) throws {
         files.beginCollection()
@@ -174,14 +175,14 @@ private func value(_ files: KeptOpenFiles, _ directory: KeptOpenFiles.Directory,
     #expect(files.uncachedReads == 1)
 
     // c3 is checked by path: its file replaced by a new inode is seen.
-    tree.write("c3/f.new", "33\n")
+    tree.writeFile("c3/f.new", "33\n")
     _ = rename(tree.path + "/c3/f.new", tree.path + "/c3/f")
     _ = system("rm -rf '\(tree.path)/c4'")
     try collect { (dirs) throws in
         #expect(try value(files, try #require(dirs[3])).get() == 33)
         #expect(dirs[4] == nil)
     }
-    tree.write("c4/f", "44\n")
+    tree.writeFile("c4/f", "44\n")
     try collect { (dirs) throws in
         #expect(try value(files, try #require(dirs[4])).get() == 44)
         #expect(try value(files, try #require(dirs[0])).get() == 0)

@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 import Dispatch
 @testable import KubemeterAgent
 import KubemeterCollector

@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 import Dispatch
 import Synchronization
 import Testing
@@ -48,7 +49,7 @@ final class RecordingFileSystem: Sendable {
     /// One listing per directory walked, one of each log directory, no readlink for whole IDs.
     @Test(arguments: Driver.allCases)
     func listsEachDirectoryOnce(driver: Driver) throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: driver, runtime: .crio)
         var ids = IDSource(seed: 40)
@@ -73,7 +74,7 @@ final class RecordingFileSystem: Sendable {
 
     /// A pod cgroup removed between the listing of its QoS level and its own listing.
     @Test func aPodCgroupThatVanishesMidWalkIsCountedAndSkipped() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 41)
@@ -84,7 +85,7 @@ final class RecordingFileSystem: Sendable {
         let qosLevel = node.cgroupRoot + "/kubepods.slice/kubepods-burstable.slice"
         let doomed = node.podCgroupAbsolute(leaving)
         let recorder = RecordingFileSystem(afterListing: { path in
-            if path == qosLevel { TemporaryTree.removeTree(doomed) }
+            if path == qosLevel { TemporaryDirectory.removeTree(doomed) }
         })
 
         let report = PodDiscovery(configuration: node.configuration(), fileSystem: recorder.access).discover()
@@ -96,7 +97,7 @@ final class RecordingFileSystem: Sendable {
 
     /// A QoS level (or the whole tree) removed after the root listing named it.
     @Test func aQoSLevelThatVanishesIsCounted() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .cgroupfs, runtime: .docker)
         var ids = IDSource(seed: 42)
@@ -105,7 +106,7 @@ final class RecordingFileSystem: Sendable {
         node.add(ids.pod("default", "b", qos: .besteffort, containers: ["c"]))
         let kubepods = node.kubepodsAbsolute
         let recorder = RecordingFileSystem(afterListing: { path in
-            if path == kubepods { TemporaryTree.removeTree(kubepods + "/besteffort") }
+            if path == kubepods { TemporaryDirectory.removeTree(kubepods + "/besteffort") }
         })
         let report = PodDiscovery(configuration: node.configuration(), fileSystem: recorder.access).discover()
         #expect(report.pods == [node.expected(guaranteed)])
@@ -114,7 +115,7 @@ final class RecordingFileSystem: Sendable {
 
     /// A cut link swept between the listing and its readlink.
     @Test func aLinkThatVanishesBeforeReadlinkIsCounted() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 43)
@@ -123,7 +124,7 @@ final class RecordingFileSystem: Sendable {
             namespace: "ns", name: name, uid: ids.uuid(), qos: .burstable, sandboxID: ids.containerID(prefix: "9a"),
             containers: [FixtureContainer(name: app, id: ids.containerID(prefix: "9b"))])
         node.add(pod)
-        let recorder = RecordingFileSystem(beforeReadLink: { path in TemporaryTree.removeTree(path) })
+        let recorder = RecordingFileSystem(beforeReadLink: { path in TemporaryDirectory.removeTree(path) })
         let report = PodDiscovery(configuration: node.configuration(), fileSystem: recorder.access).discover()
         #expect(recorder.calls.withLock { $0.readLinks.count } == 1)
         #expect(report.pods == [node.expected(pod, containers: [], unnamed: [pod.sandboxID, pod.containers[0].id])])
@@ -133,7 +134,7 @@ final class RecordingFileSystem: Sendable {
     /// Pods created and removed on another thread while discovery runs: never a crash, and
     /// every pod reported is one that exists (or existed) with its right names.
     @Test func discoveryDuringRealChurnReportsOnlyRealPods() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 44)
@@ -147,7 +148,7 @@ final class RecordingFileSystem: Sendable {
             if worker == 0 {
                 for round in 0..<150 {
                     let pod = pods[round % pods.count]
-                    TemporaryTree.removeTree(node.podCgroupAbsolute(pod))
+                    TemporaryDirectory.removeTree(node.podCgroupAbsolute(pod))
                     node.addCgroups(pod)
                 }
             } else {

@@ -46,7 +46,7 @@ import Testing
     @Test(arguments: ["systemd", "cgroupfs"], ["containerd", "crio", "docker"])
     func findsExactlyTheTruth(driver: String, runtime: String) throws {
         let tool = try #require(TestShell.fakeNodeTool(), "Tests/tools/fake-node not found above \(#filePath)")
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let out = tree.path + "/node"
         try TestShell.run("python3 '\(tool)' '\(out)' --pods 8 --containers 3 --driver \(driver) --runtime \(runtime) > /dev/null")
@@ -76,7 +76,7 @@ import Testing
     /// After `--churn`: pods deleted and new ones created; discovery sees the new truth.
     @Test func followsChurn() throws {
         let tool = try #require(TestShell.fakeNodeTool(), "Tests/tools/fake-node not found above \(#filePath)")
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let out = tree.path + "/node"
         try TestShell.run("python3 '\(tool)' '\(out)' --pods 8 --containers 2 --driver systemd --runtime containerd > /dev/null")

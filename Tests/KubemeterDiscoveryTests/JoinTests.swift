@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 import Glibc
 import Testing
 @testable import KubemeterDiscovery
@@ -17,7 +18,7 @@ import KubemeterHostFiles
     }
 
     @Test func aCutIDWithAUniquePrefixIsMatched() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 20)
@@ -37,7 +38,7 @@ import KubemeterHostFiles
     /// prefix of the new pod's container also matches the old pod's sandbox; the link's target
     /// names the UID and settles it.
     @Test func anAmbiguousCutIDIsSettledByTheLinksTarget() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .cgroupfs, runtime: .containerd)
         var ids = IDSource(seed: 21)
@@ -61,7 +62,7 @@ import KubemeterHostFiles
 
     /// The same, but the target is not a pod log path: nothing settles it, so nothing is guessed.
     @Test func anAmbiguousCutIDWithAnUnreadableTargetNamesNothing() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .cgroupfs, runtime: .containerd)
         var ids = IDSource(seed: 22)
@@ -86,7 +87,7 @@ import KubemeterHostFiles
     /// Within one pod a 1-digit prefix can match the container and its own sandbox: the target
     /// names the same pod, so it stays ambiguous and both stay unnamed.
     @Test func aPrefixMatchingTheContainerAndItsOwnSandboxNamesNothing() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .docker)
         var ids = IDSource(seed: 23)
@@ -102,7 +103,7 @@ import KubemeterHostFiles
 
     /// Cut so early that the container name itself is cut: the target gives the whole name.
     @Test func aNameCutInsideTheContainerNameIsNotMisnamed() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 24)
@@ -119,7 +120,7 @@ import KubemeterHostFiles
     /// log rotated beside the current one. The join is by ID: only the live instance is named.
     @Test(arguments: Driver.allCases)
     func restartedContainersAndRotatedLogsDoNotConfuseTheJoin(driver: Driver) throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: driver, runtime: .containerd)
         var ids = IDSource(seed: 25)
@@ -142,7 +143,7 @@ import KubemeterHostFiles
     /// The same with cut IDs: the dead instance's 1-digit prefix matches the live sandbox. Its
     /// target's `<n>.log` is older than the live instance's, so it takes no part.
     @Test func aDeadInstancesCutLinkDoesNotNameTheSandbox() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 26)
@@ -160,7 +161,7 @@ import KubemeterHostFiles
     }
 
     @Test func podsDeletedAndRecreatedWithTheSameNameAreNeverMixed() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .crio)
         var ids = IDSource(seed: 27)
@@ -174,7 +175,7 @@ import KubemeterHostFiles
     }
 
     @Test func aLogDirectoryWithoutACgroupIsNotReported() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 28)
@@ -188,7 +189,7 @@ import KubemeterHostFiles
     }
 
     @Test func aCgroupWithoutALogDirectoryIsCountedNotReported() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .cgroupfs, runtime: .crio)
         var ids = IDSource(seed: 29)
@@ -207,7 +208,7 @@ import KubemeterHostFiles
 
     /// The sandbox never gets a link; a container started an instant ago has none yet.
     @Test func containerCgroupsWithoutALinkAreUnnamed() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .docker)
         var ids = IDSource(seed: 30)
@@ -221,7 +222,7 @@ import KubemeterHostFiles
 
     /// The kubelet's links point at absolute host paths, which dangle under /host.
     @Test func danglingAbsoluteLinksAreEnough() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 31)
@@ -236,7 +237,7 @@ import KubemeterHostFiles
     }
 
     @Test func linksThatContradictTheirCgroupOrLookWrongAreSkipped() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 32)
@@ -256,7 +257,7 @@ import KubemeterHostFiles
     }
 
     @Test func podsAndContainersAreSorted() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .cgroupfs, runtime: .docker)
         var ids = IDSource(seed: 33)

@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 import Testing
 @testable import KubemeterDiscovery
 
@@ -7,7 +8,7 @@ import Testing
     /// Both drivers x three runtimes x the three QoS classes, default `--cgroup-root`.
     @Test(arguments: Driver.allCases, FixtureRuntime.allCases)
     func recognisesDriverAndRuntime(driver: Driver, runtime: FixtureRuntime) throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: driver, runtime: runtime)
         var ids = IDSource(seed: 7)
@@ -29,7 +30,7 @@ import Testing
 
     @Test(arguments: [QoSClass.guaranteed, .burstable, .besteffort], Driver.allCases)
     func takesTheQoSClassFromThePath(qos: QoSClass, driver: Driver) throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: driver, runtime: .containerd)
         var ids = IDSource(seed: 11)
@@ -42,7 +43,7 @@ import Testing
 
     /// kind: kubelet `--cgroup-root=/kubelet` with the systemd driver.
     @Test func findsKindsKubepodsRoot() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd, kubeletCgroupRoot: ["kubelet"])
         var ids = IDSource(seed: 3)
@@ -68,7 +69,7 @@ import Testing
 
     /// cgroupfs driver with `--cgroup-root=/custom`, found by search and given explicitly.
     @Test func findsACustomCgroupfsRoot() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .cgroupfs, runtime: .containerd, kubeletCgroupRoot: ["custom"])
         var ids = IDSource(seed: 4)
@@ -90,7 +91,7 @@ import Testing
     }
 
     @Test func aConfiguredRootIsUsedAsIsEvenWhenAnotherExists() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 5)
@@ -103,7 +104,7 @@ import Testing
     }
 
     @Test func searchesAtMostThreeLevelsDownAndSkipsUnrelatedTrees() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let cgroup = "sys/fs/cgroup"
         tree.makeDirectory("\(cgroup)/system.slice/foo.slice/kubepods.slice")  // inside system.slice: never looked at
@@ -122,7 +123,7 @@ import Testing
     }
 
     @Test func aStaleRootBesideTheLiveOneLosesToTheOneWithPods() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 6)
@@ -136,7 +137,7 @@ import Testing
     }
 
     @Test func aCgroupRootThatIsTheKubepodsRootIsUsed() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .cgroupfs, runtime: .docker)
         var ids = IDSource(seed: 8)
@@ -152,7 +153,7 @@ import Testing
     /// Static pods: the UID is the md5 of the manifest, 32 hex digits without dashes.
     @Test(arguments: Driver.allCases)
     func recognisesStaticPodUIDs(driver: Driver) throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: driver, runtime: .containerd)
         var ids = IDSource(seed: 9)
@@ -170,7 +171,7 @@ import Testing
     /// container leaves an empty `crio-<sandbox>` directory without `.scope`.
     @Test(arguments: Driver.allCases)
     func crioConmonAndEmptySandboxAreNotContainers(driver: Driver) throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: driver, runtime: .crio)
         var ids = IDSource(seed: 10)
@@ -191,7 +192,7 @@ import Testing
 
     /// crun's `container` child and CRI-O's `exec` child belong to their container.
     @Test func childrenInsideAContainerCgroupAreNotContainers() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .crio)
         var ids = IDSource(seed: 12)
@@ -209,7 +210,7 @@ import Testing
     }
 
     @Test func oddDirectoriesInThePodTreeAreSkippedAndCounted() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
         var ids = IDSource(seed: 13)
@@ -228,7 +229,7 @@ import Testing
     }
 
     @Test func missingDirectoriesGiveAnEmptyReport() throws {
-        let tree = try TemporaryTree()
+        let tree = TemporaryDirectory()
         defer { tree.remove() }
         let report = PodDiscovery(configuration: DiscoveryConfiguration(
             cgroupRoot: tree.path + "/nope", podLogDirectory: tree.path + "/nope", containerLogDirectory: tree.path + "/nope")).discover()

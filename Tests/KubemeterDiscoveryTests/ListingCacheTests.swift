@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 import Glibc
 import Testing
 @testable import KubemeterDiscovery
@@ -23,7 +24,7 @@ private func age(_ path: String) {
 }
 
 /// Makes `name` under `tree` with `children` in it, aged past the racy window; returns its path.
-private func agedDirectory(_ tree: TemporaryTree, _ name: String, children: [String] = []) -> String {
+private func agedDirectory(_ tree: TemporaryDirectory, _ name: String, children: [String] = []) -> String {
     tree.makeDirectory(name)
     for child in children { tree.makeDirectory(name + "/" + child) }
     let path = tree.path + "/" + name
@@ -36,7 +37,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 }
 
 @Test func aDirectoryWithSubdirectoriesIsHeldOpenAndReusedUntilItChanges() throws {
-    let tree = try TemporaryTree()
+    let tree = TemporaryDirectory()
     defer { tree.remove() }
     let pod = agedDirectory(tree, "pod", children: ["c1"])
     let cache = holdingAny()
@@ -53,7 +54,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 }
 
 @Test func aDirectoryRemovedAndMadeAnewUnderItsNameIsListedAnew() throws {
-    let tree = try TemporaryTree()
+    let tree = TemporaryDirectory()
     defer { tree.remove() }
     let pod = agedDirectory(tree, "pod", children: ["c1"])
     let cache = holdingAny()
@@ -70,7 +71,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 }
 
 @Test func aLeafDirectoryIsCheckedByPath() throws {
-    let tree = try TemporaryTree()
+    let tree = TemporaryDirectory()
     defer { tree.remove() }
     let pod = agedDirectory(tree, "pod")
     let cache = holdingAny()
@@ -87,7 +88,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 }
 
 @Test func pastTheBoundDirectoriesAreCheckedByPathAndStillSeenToChange() throws {
-    let tree = try TemporaryTree()
+    let tree = TemporaryDirectory()
     defer { tree.remove() }
     let a = agedDirectory(tree, "a", children: ["x"]), b = agedDirectory(tree, "b", children: ["y"])
     let cache = holdingAny(bound: 1)
@@ -103,7 +104,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 }
 
 @Test func previousDiscoveryHoldsUntilAHeldDirectoryChanges() throws {
-    let tree = try TemporaryTree()
+    let tree = TemporaryDirectory()
     defer { tree.remove() }
     let pod = agedDirectory(tree, "kubepods/pod1", children: ["c1"])
     let root = agedDirectory(tree, "kubepods")
@@ -120,7 +121,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 }
 
 @Test func listingsNoLongerUsedCloseTheirDirectories() throws {
-    let tree = try TemporaryTree()
+    let tree = TemporaryDirectory()
     defer { tree.remove() }
     let a = tree.path + "/a", b = tree.path + "/b"
     tree.makeDirectory("a/x")
@@ -140,7 +141,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 }
 
 @Test func outsideCgroupfsTheAgentsCacheHoldsNothingOpenAndStillReuses() throws {
-    let tree = try TemporaryTree()
+    let tree = TemporaryDirectory()
     defer { tree.remove() }
     let pod = agedDirectory(tree, "pod", children: ["c1"])
     let cache = ListingCache()
@@ -153,7 +154,7 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
 }
 
 @Test func aDirectoryThatVanishedBeforeListingThrowsAndKeepsNoFd() throws {
-    let tree = try TemporaryTree()
+    let tree = TemporaryDirectory()
     defer { tree.remove() }
     let cache = holdingAny()
     #expect(throws: HostFileError.vanished(path: tree.path + "/gone")) {

@@ -1,3 +1,4 @@
+import KubemeterTestSupport
 @testable import KubemeterDiscovery
 
 enum Driver: String, CaseIterable, Sendable { case systemd, cgroupfs }
@@ -21,7 +22,7 @@ struct FixturePod {
 /// Writes a node's cgroup tree and CRI log paths the way the kubelet and each runtime name them
 /// (see docs/discovery.md for the sources), into a temporary tree.
 struct NodeFixture {
-    let tree: TemporaryTree
+    let tree: TemporaryDirectory
     let driver: Driver
     let runtime: FixtureRuntime
     /// The kubelet's `--cgroup-root` as parts: [] for "/", ["kubelet"] for kind, ["custom"] ...
