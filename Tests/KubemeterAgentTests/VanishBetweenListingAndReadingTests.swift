@@ -1,4 +1,5 @@
 #if canImport(Glibc)
+import KubemeterTestSupport
 import Glibc
 #endif
 import KubemeterCollector
@@ -45,7 +46,7 @@ final class AfterListing: Sendable {
 
     static func removeTree(_ path: String) {
         precondition(path.hasPrefix("/tmp/kubemeter-test-"), "refusing to remove \(path)")
-        _ = system("rm -rf '\(path)'")
+        TemporaryDirectory.removeTree(path)
     }
 
     /// A directory where a file was: open(2) succeeds and read(2) fails with EISDIR, even for

@@ -28,6 +28,18 @@ private func document(_ node: String) -> String {
     minimalDocument.replacing(#""pod":"web-1""#, with: #""pod":"web-\#(node)""#)
 }
 
+/// Runs a live session's event loop for `seconds`, as the live view does (poll at most 50 ms).
+private func drive(_ session: ClusterSession, seconds: Double) {
+    let end = MonotonicClock.now() + MonotonicClock.nanoseconds(seconds)
+    session.advance()
+    while MonotonicClock.now() < end {
+        var fds = session.descriptors()
+        let timeout = session.timeoutMilliseconds()
+        _ = poll(&fds, nfds_t(fds.count), timeout < 0 ? 50 : min(timeout, 50))
+        session.advance(ready: fds)
+    }
+}
+
 private func configuration(_ proxy: FakeProxy, timeout: Double) -> ClusterConfiguration {
     var configuration = ClusterConfiguration(socketPath: proxy.socketPath)
     configuration.timeoutSeconds = timeout
@@ -89,23 +101,13 @@ private func configuration(_ proxy: FakeProxy, timeout: Double) -> ClusterConfig
     settings.intervalSeconds = 0.2
     settings.relistSeconds = 0.7
     let session = ClusterSession(configuration: settings, live: true)
-    func run(seconds: Double) {
-        let end = MonotonicClock.now() + MonotonicClock.nanoseconds(seconds)
-        session.advance()
-        while MonotonicClock.now() < end {
-            var fds = session.descriptors()
-            let timeout = session.timeoutMilliseconds()
-            _ = poll(&fds, nfds_t(fds.count), timeout < 0 ? 50 : min(timeout, 50))
-            session.advance(ready: fds)
-        }
-    }
-    run(seconds: 0.65)
+    drive(session, seconds: 0.65)
     let asked = proxy.requests.filter { $0.0 == proxyTarget("kubemeter-a") }.count
     #expect(asked >= 3 && asked <= 5, "\(asked) requests in 0.65 s at a 0.2 s interval")
     #expect(session.nodes.map(\.nodeName) == ["node-a", "node-b"])
     // The DaemonSet replaced the pod on node-b: the next list drops it and asks the new one.
     proxy.route(listTarget, .init(body: podList([("kubemeter-a", "node-a", "Running"), ("kubemeter-h", "node-b", "Running")])))
-    run(seconds: 0.8)
+    drive(session, seconds: 0.8)
     #expect(session.nodes.map(\.agent.name) == ["kubemeter-a", "kubemeter-h"])
     #expect(session.nodes.allSatisfy { $0.document != nil })
     #expect(ClusterView(session: session, options: TopOptions()).rows.map(\.pod).sorted() == ["web-a", "web-h"])
@@ -168,21 +170,11 @@ private func configuration(_ proxy: FakeProxy, timeout: Double) -> ClusterConfig
     var settings = configuration(proxy, timeout: 1)
     settings.intervalSeconds = 0.2
     let session = ClusterSession(configuration: settings, live: true)
-    func run(seconds: Double) {
-        let end = MonotonicClock.now() + MonotonicClock.nanoseconds(seconds)
-        session.advance()
-        while MonotonicClock.now() < end {
-            var fds = session.descriptors()
-            let timeout = session.timeoutMilliseconds()
-            _ = poll(&fds, nfds_t(fds.count), timeout < 0 ? 50 : min(timeout, 50))
-            session.advance(ready: fds)
-        }
-    }
-    run(seconds: 0.3)
+    drive(session, seconds: 0.3)
     #expect(session.listFailure?.contains("HTTP 403: pods is forbidden") == true)
     // Granted meanwhile: the next try, an interval later (not the 30 s relist period), finds the agent.
     proxy.route(listTarget, .init(body: podList([("kubemeter-a", "node-a", "Running")])))
-    run(seconds: 0.6)
+    drive(session, seconds: 0.6)
     #expect(session.listFailure == nil)
     #expect(session.nodes.first?.document != nil)
     session.close()
