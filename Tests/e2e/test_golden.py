@@ -6,10 +6,15 @@ in what the agent serves shows as a diff in review.
 After an intended change, rewrite the expected files and review the diff:
     KUBEMETER_UPDATE_GOLDEN=1 make e2e     (or: make golden-update)
 Only what differs between two runs is normalised: the collection's wall-clock time, the rate
-interval, and the checkout's own path to the tree."""
+interval, and the path to the tree.
+
+Git keeps no mtimes, and a container's start time is the mtime of its cgroup directory (cAdvisor's
+way), so the test serves a copy of the tree whose container directories get back the creation
+times the generator recorded in truth.json; a clean clone then serves what the goldens hold."""
 import json
 import os
 import re
+import shutil
 
 import pytest
 
@@ -47,14 +52,33 @@ def normalised_text(body, tree):
     return re.sub(r"rates over \d+\.\d+ s", "rates over N s", body.replace(tree, "$TREE"))
 
 
+def tree_with_recorded_start_times(destination):
+    """A copy of the golden tree whose container cgroup directories (and their cgroup.events)
+    carry the start times in truth.json, as the generator set them."""
+    shutil.copytree(TREE, destination, symlinks=True)
+    with open(os.path.join(TREE, "truth.json")) as f:
+        truth = json.load(f)
+    started = {c["id"]: c["start_time_seconds"] for pod in truth["pods"] for c in pod["containers"]}
+    restored = set()
+    for directory, _, _ in os.walk(os.path.join(destination, "sys", "fs", "cgroup")):
+        for container_id, t in started.items():
+            if container_id in os.path.basename(directory):
+                os.utime(os.path.join(directory, "cgroup.events"), (t, t))
+                os.utime(directory, (t, t))
+                restored.add(container_id)
+    assert restored == set(started), f"no cgroup directory for {set(started) - restored}"
+    return str(destination)
+
+
 @pytest.mark.parametrize("path", list(DOCUMENTS))
-def test_served_document_equals_its_golden(agent, path):
-    a = agent("--host-root", TREE)
+def test_served_document_equals_its_golden(agent, tmp_path, path):
+    tree = tree_with_recorded_start_times(tmp_path / "node")
+    a = agent("--host-root", tree)
     status, _, body = a.get(path)
     assert status == 200
     name, kind = DOCUMENTS[path]
     text = body.decode()
-    got = normalised_json(text, TREE) if kind == "json" else normalised_text(text, TREE)
+    got = normalised_json(text, tree) if kind == "json" else normalised_text(text, tree)
     expected_path = os.path.join(GOLDEN, "expected", name)
     if UPDATE:
         os.makedirs(os.path.dirname(expected_path), exist_ok=True)
