@@ -9,7 +9,8 @@
 ///   Method other than GET/HEAD -> 405 (the server adds `Allow: GET, HEAD`).
 ///   Targets: origin-form `/p?q` and absolute-form `http://host/p?q`; anything else, or a '#', -> 400.
 /// - Header fields `name: value`: name a token with no space before ':', obs-fold refused, value free of
-///   control characters (obs-text allowed) -> otherwise 400. A second `Host` -> 400. Missing `Host` is allowed.
+///   control characters (obs-text allowed) -> otherwise 400. A second `Host` -> 400; an HTTP/1.1
+///   request without `Host` -> 400 at the end of its head (RFC 9112 3.2: "MUST respond with 400").
 /// - Bodies are never accepted: `Content-Length` > 0 or any `Transfer-Encoding` -> 413; a `Content-Length`
 ///   that is not digits, or two that differ, -> 400.
 /// - The whole head (request line, fields, final blank line) must fit in `maxHeaderBytes` -> else 431.
@@ -65,6 +66,9 @@ package enum HTTPRequestParser {
             }
             let end = contentEnd(view, index, fieldEnd)
             if end == index {
+                if requestLine.version == .http1_1 && !sawHost {
+                    return .error(status: 400, reason: "HTTP/1.1 request without a Host field")
+                }
                 let request = HTTPRequest(
                     method: requestLine.method, path: requestLine.path, query: requestLine.query,
                     version: requestLine.version, headers: headers

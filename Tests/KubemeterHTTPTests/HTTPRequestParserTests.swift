@@ -32,23 +32,24 @@ private func status(_ result: HTTPRequestParseResult) -> Int? {
         Good(input: "GET / HTTP/1.1\r\nHost: node\r\n\r\n", path: "/", headers: [("Host", "node")]),
         Good(input: "HEAD /metrics/resource?x=1&y HTTP/1.0\r\n\r\n",
              method: "HEAD", path: "/metrics/resource", query: "x=1&y", version: .http1_0),
-        Good(input: "GET /? HTTP/1.1\r\n\r\n", path: "/", query: ""),
-        Good(input: "GET /a?b?c=d HTTP/1.1\r\n\r\n", path: "/a", query: "b?c=d"),
-        Good(input: "GET /%7Euser/a%20b HTTP/1.1\r\n\r\n", path: "/%7Euser/a%20b"),
-        Good(input: "GET http://node:10250/metrics/resource?a=b HTTP/1.1\r\n\r\n", path: "/metrics/resource", query: "a=b"),
-        Good(input: "GET HTTPS://node HTTP/1.1\r\n\r\n", path: "/"),
-        Good(input: "GET http://node?q HTTP/1.1\r\n\r\n", path: "/", query: "q"),
-        Good(input: "GET / HTTP/1.1\n\n", path: "/"),
-        Good(input: "GET / HTTP/1.1\nA: 1\r\nB: 2\n\r\n", path: "/", headers: [("A", "1"), ("B", "2")]),
-        Good(input: "\r\n\nGET / HTTP/1.1\r\n\r\n", path: "/"),
-        Good(input: "GET / HTTP/1.1\r\nX-Spaced: \t spaced  value \t\r\nEmpty:\r\n\r\n",
-             path: "/", headers: [("X-Spaced", "spaced  value"), ("Empty", "")]),
-        Good(input: "GET / HTTP/1.1\r\nx-a: 1\r\nX-A: 2\r\n\r\n", path: "/", headers: [("x-a", "1"), ("X-A", "2")]),
-        Good(input: "GET / HTTP/1.1\r\nContent-Length: 0\r\ncontent-length: 000\r\n\r\n",
-             path: "/", headers: [("Content-Length", "0"), ("content-length", "000")]),
-        Good(input: "GET / HTTP/1.1\r\nUser-Agent: caf\u{e9} \u{2713}\r\n\r\n", path: "/", headers: [("User-Agent", "caf\u{e9} \u{2713}")]),
-        Good(input: "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n", path: "/a", headLength: 19),
-        Good(input: "GET /a HTTP/1.1\r\n\r\nPOST", path: "/a", headLength: 19),
+        Good(input: "GET /? HTTP/1.1\r\nHost: n\r\n\r\n", path: "/", query: "", headers: [("Host", "n")]),
+        Good(input: "GET /a?b?c=d HTTP/1.1\r\nHost: n\r\n\r\n", path: "/a", query: "b?c=d", headers: [("Host", "n")]),
+        Good(input: "GET /%7Euser/a%20b HTTP/1.1\r\nHost: n\r\n\r\n", path: "/%7Euser/a%20b", headers: [("Host", "n")]),
+        Good(input: "GET http://node:10250/metrics/resource?a=b HTTP/1.1\r\nHost: n\r\n\r\n", path: "/metrics/resource", query: "a=b", headers: [("Host", "n")]),
+        Good(input: "GET HTTPS://node HTTP/1.1\r\nHost: n\r\n\r\n", path: "/", headers: [("Host", "n")]),
+        Good(input: "GET http://node?q HTTP/1.1\r\nHost: n\r\n\r\n", path: "/", query: "q", headers: [("Host", "n")]),
+        Good(input: "GET / HTTP/1.1\nHost: n\n\n", path: "/", headers: [("Host", "n")]),
+        Good(input: "GET / HTTP/1.1\nA: 1\r\nHost: n\r\nB: 2\n\r\n", path: "/", headers: [("A", "1"), ("Host", "n"), ("B", "2")]),
+        Good(input: "GET / HTTP/1.0\r\n\r\n", path: "/", version: .http1_0),
+        Good(input: "\r\n\nGET / HTTP/1.1\r\nHost: n\r\n\r\n", path: "/", headers: [("Host", "n")]),
+        Good(input: "GET / HTTP/1.1\r\nHost: n\r\nX-Spaced: \t spaced  value \t\r\nEmpty:\r\n\r\n",
+             path: "/", headers: [("Host", "n"), ("X-Spaced", "spaced  value"), ("Empty", "")]),
+        Good(input: "GET / HTTP/1.1\r\nHost: n\r\nx-a: 1\r\nX-A: 2\r\n\r\n", path: "/", headers: [("Host", "n"), ("x-a", "1"), ("X-A", "2")]),
+        Good(input: "GET / HTTP/1.1\r\nHost: n\r\nContent-Length: 0\r\ncontent-length: 000\r\n\r\n",
+             path: "/", headers: [("Host", "n"), ("Content-Length", "0"), ("content-length", "000")]),
+        Good(input: "GET / HTTP/1.1\r\nHost: n\r\nUser-Agent: caf\u{e9} \u{2713}\r\n\r\n", path: "/", headers: [("Host", "n"), ("User-Agent", "caf\u{e9} \u{2713}")]),
+        Good(input: "GET /a HTTP/1.1\r\nHost: n\r\n\r\nGET /b HTTP/1.1\r\n\r\n", path: "/a", headers: [("Host", "n")], headLength: 28),
+        Good(input: "GET /a HTTP/1.1\r\nHost: n\r\n\r\nPOST", path: "/a", headers: [("Host", "n")], headLength: 28),
     ])
     func acceptsWellFormedHeads(_ good: Good) throws {
         guard case .complete(let request, let headLength) = parse(good.input) else {
@@ -76,6 +77,9 @@ private func status(_ result: HTTPRequestParseResult) -> Int? {
     struct Bad: CustomTestStringConvertible, Sendable {
         var input: String
         var status: Int
+        /// Whether the refusal is for the missing Host; every other case must be refused for its own
+        /// fault, not because it happens to lack a Host.
+        var missingHost = false
         var testDescription: String { "\(status) \(input.debugDescription)" }
     }
 
@@ -114,6 +118,9 @@ private func status(_ result: HTTPRequestParseResult) -> Int? {
         Bad(input: "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n", status: 400),
         Bad(input: "GET / HTTP/1.1\r\nX: a\u{7f}\r\n\r\n", status: 400),
         Bad(input: "GET / HTTP/1.1\r\nHost: a\r\nhost: b\r\n\r\n", status: 400),
+        // RFC 9112 3.2: an HTTP/1.1 request without Host gets 400, decided at the end of the head.
+        Bad(input: "GET / HTTP/1.1\r\n\r\n", status: 400, missingHost: true),
+        Bad(input: "GET / HTTP/1.1\r\nX-Host: n\r\nHostname: n\r\n\r\n", status: 400, missingHost: true),
         Bad(input: "GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", status: 413),
         Bad(input: "GET / HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n", status: 413),
         Bad(input: "GET / HTTP/1.1\r\nContent-Length: abc\r\n\r\n", status: 400),
@@ -128,6 +135,7 @@ private func status(_ result: HTTPRequestParseResult) -> Int? {
         #expect(status(result) == bad.status, "\(result)")
         if case .error(_, let reason) = result {
             #expect(!reason.isEmpty && !reason.contains("\n"))
+            #expect(reason.contains("without a Host") == bad.missingHost, "\(reason)")
         }
     }
 

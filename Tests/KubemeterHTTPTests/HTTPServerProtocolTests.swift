@@ -44,11 +44,11 @@ struct RawInput: Sendable, CustomTestStringConvertible, ExpressibleByStringLiter
         let client = try TestClient(port: server.boundAddress.port)
         try client.send("GET /echo?a=1&b=%20 HTTP/1.1\r\nHost: node\r\n\r\n")
         #expect(try client.readResponse().bodyText == "GET /echo a=1&b=%20 HTTP/1.1 stamped\n")
-        try client.send("HEAD /echo HTTP/1.1\r\n\r\n")
+        try client.send("HEAD /echo HTTP/1.1\r\nHost: n\r\n\r\n")
         let head = try client.readResponse(head: true)
         #expect(head.header("Content-Length") == String("HEAD /echo <nil> HTTP/1.1 stamped\n".utf8.count))
         // Absolute-form targets reach the handler as path and query.
-        try client.send("GET http://node:9779/echo?x=y HTTP/1.1\r\n\r\n")
+        try client.send("GET http://node:9779/echo?x=y HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(try client.readResponse().bodyText == "GET /echo x=y HTTP/1.1 stamped\n")
     }
 
@@ -194,7 +194,7 @@ struct RawInput: Sendable, CustomTestStringConvertible, ExpressibleByStringLiter
         try client.send("GET /slow HTTP/1.1\r\nHost: node\r\n\r\nGET / HTTP/1.1\r\nHost: node\r\n\r\n")
         #expect(try client.readResponse().bodyText == "slow\n")
         #expect(try client.readResponse().bodyText == "hello\n")
-        try client.send("GET /echo?third HTTP/1.1\r\n\r\n")
+        try client.send("GET /echo?third HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(try client.readResponse().bodyText == "GET /echo third HTTP/1.1 stamped\n")
     }
 
@@ -213,7 +213,7 @@ struct RawInput: Sendable, CustomTestStringConvertible, ExpressibleByStringLiter
         let server = try startServer()
         defer { server.shutdown(gracePeriodSeconds: 0) }
         let client = try TestClient(port: server.boundAddress.port)
-        try client.send("GET /evil HTTP/1.1\r\n\r\n")
+        try client.send("GET /evil HTTP/1.1\r\nHost: n\r\n\r\n")
         let response = try client.readResponse()
         #expect(response.header("Content-Length") == "5")
         #expect(response.bodyText == "evil\n")

@@ -48,7 +48,7 @@ import Testing
         // The idle ones were accepted and are still served.
         #expect(eventually { server.statistics.connectionsAccepted == 301 })
         for index in [0, 150, 299] {
-            try idle[index].send("GET / HTTP/1.1\r\n\r\n")
+            try idle[index].send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
             #expect(try idle[index].readResponse().status == 200)
         }
         #expect(server.statistics.connectionsRejected == 0)
@@ -65,7 +65,7 @@ import Testing
         let first = try TestClient(port: port)
         let second = try TestClient(port: port)
         for client in [first, second] {
-            try client.send("GET / HTTP/1.1\r\n\r\n")
+            try client.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
             #expect(try client.readResponse().status == 200)
         }
 
@@ -76,7 +76,7 @@ import Testing
         #expect(text.isEmpty || text.hasPrefix("HTTP/1.1 503 "))
         #expect(server.statistics.connectionsRejected == 1)
 
-        try first.send("GET /metrics HTTP/1.1\r\n\r\n")
+        try first.send("GET /metrics HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(try first.readResponse().status == 200)
     }
 
@@ -91,7 +91,7 @@ import Testing
         #expect(eventually { server.statistics.requestsHandled == 1 })
 
         let other = try TestClient(port: port)
-        try other.send("GET / HTTP/1.1\r\n\r\n")
+        try other.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(try other.readResponse().bodyText == "hello\n")
 
         #expect(eventually { server.statistics.writeTimeouts == 1 })
@@ -99,7 +99,7 @@ import Testing
         #expect(bytes.count < bigBody.count)
         #expect(ending == .reset || ending == .endOfFile)
 
-        try other.send("GET / HTTP/1.1\r\n\r\n")
+        try other.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(try other.readResponse().status == 200)
     }
 
@@ -110,21 +110,21 @@ import Testing
 
         for _ in 0..<3 {
             let leaving = try TestClient(port: port)
-            try leaving.send("GET /big HTTP/1.1\r\n\r\n")
+            try leaving.send("GET /big HTTP/1.1\r\nHost: n\r\n\r\n")
             #expect(leaving.receiveSome(65_536) > 0)
             leaving.abort()
         }
         // Gone before the (slow) handler even answers; and gone with a polite FIN.
         let early = try TestClient(port: port)
-        try early.send("GET /slow HTTP/1.1\r\n\r\n")
+        try early.send("GET /slow HTTP/1.1\r\nHost: n\r\n\r\n")
         early.abort()
         let polite = try TestClient(port: port)
-        try polite.send("GET /big HTTP/1.1\r\n\r\n")
+        try polite.send("GET /big HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(polite.receiveSome(1000) > 0)
         polite.close()
 
         let client = try TestClient(port: port)
-        try client.send("GET / HTTP/1.1\r\n\r\n")
+        try client.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(try client.readResponse().bodyText == "hello\n")
         #expect(eventually { server.statistics.requestsHandled == 6 })
     }
@@ -146,11 +146,11 @@ import Testing
         }
 
         let idle = try TestClient(port: port)
-        try idle.send("GET / HTTP/1.1\r\n\r\n")
+        try idle.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(try idle.readResponse().status == 200)
 
         let inFlight = try TestClient(port: port)
-        try inFlight.send("GET /slow HTTP/1.1\r\n\r\n")
+        try inFlight.send("GET /slow HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(eventually { server.statistics.requestsHandled == 2 })
 
         server.shutdown(gracePeriodSeconds: 5)
@@ -203,7 +203,7 @@ import Testing
         #expect(any.boundAddress.host == "::" || any.boundAddress.host == "0.0.0.0")
         // Dual-stack: IPv4 clients reach the "::" listener.
         let client = try TestClient(port: any.boundAddress.port)
-        try client.send("GET / HTTP/1.1\r\n\r\n")
+        try client.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(try client.readResponse().status == 200)
 
         let local = try startServer(host: "localhost")
@@ -231,7 +231,7 @@ import Testing
         defer { server.shutdown(gracePeriodSeconds: 0) }
         #expect(server.boundAddress.host == "127.0.0.1")
         let client = try TestClient(port: server.boundAddress.port)
-        try client.send("GET / HTTP/1.1\r\n\r\n")
+        try client.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
         #expect(try client.readResponse().status == 200)
     }
 

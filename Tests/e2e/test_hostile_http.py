@@ -75,7 +75,8 @@ def tree(fake_node):
     (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400),  # a TLS ClientHello
     (b"GET / HTTP/1.1\r\nbad header\r\n\r\n", 400),
     (b"GET / HTTP/2.0\r\n\r\n", 505),
-    (b"GET /no/such/path HTTP/1.1\r\n\r\n", 404),
+    (b"GET /no/such/path HTTP/1.1\r\nHost: n\r\n\r\n", 404),
+    (b"GET /healthz HTTP/1.1\r\n\r\n", 400),  # RFC 9112 3.2: HTTP/1.1 without Host
 ])
 def test_each_limit_through_the_agent(tree, agent, raw, status):
     a = agent("--host-root", tree)
@@ -94,7 +95,7 @@ def test_connection_close_and_keep_alive(tree, agent):
             s.sendall(b"GET /metrics/resource HTTP/1.1\r\nHost: x\r\n\r\n")
             status, headers, body = read_response(s)
             assert status == 200 and body.endswith(b"resource_scrape_error 0\n")
-        s.sendall(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: n\r\nConnection: close\r\n\r\n")
         status, headers, _ = read_response(s)
         assert status == 200 and headers["connection"].lower() == "close"
         assert s.recv(1) == b"", "the server must close after Connection: close"
@@ -120,7 +121,7 @@ def test_thousand_idle_connections_while_a_scrape_answers(tree, agent):
         compare(got, expected.series(tree))
         # The idle ones were accepted and held, not dropped: each still gets an answer.
         for s in idle:
-            s.sendall(b"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n")
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: n\r\nConnection: close\r\n\r\n")
         answered = sum(1 for s in idle if (read_response(s) or (0,))[0] == 200)
         assert answered == 1000
     finally:

@@ -89,7 +89,7 @@ seed_extra() {  # seeds that are not fixture files
   case $t in
     http)
       printf 'GET /metrics/resource HTTP/1.1\r\nHost: x\r\n\r\n' >"$dir/seed-get"
-      printf 'HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n' >"$dir/seed-pipelined"
+      printf 'HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\nGET /healthz HTTP/1.1\r\nHost: n\r\n\r\n' >"$dir/seed-pipelined"
       printf 'POST /x HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc' >"$dir/seed-post" ;;
     http.response)
       printf 'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}' >"$dir/seed-length"
