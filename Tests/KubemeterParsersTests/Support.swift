@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
+import KubemeterTestSupport
 import Testing
 @testable import KubemeterParsers
 
@@ -16,29 +12,12 @@ enum Fixture {
 
     /// The fixture's bytes exactly as stored.
     static func bytes(_ name: String) throws -> [UInt8] {
-        let path = directory + name
-        let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw FixtureError(path: path) }
-        defer { close(fd) }
-        var result: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { throw FixtureError(path: path) }
-            if n == 0 { break }
-            result.append(contentsOf: chunk[0..<n])
-        }
-        return result
+        try TestShell.readBytes(directory + name)
     }
 
     static func text(_ name: String) throws -> String {
         String(decoding: try bytes(name), as: UTF8.self)
     }
-}
-
-struct FixtureError: Error, CustomStringConvertible {
-    let path: String
-    var description: String { "cannot read fixture \(path)" }
 }
 
 /// The error a parse threw, or nil when it returned.

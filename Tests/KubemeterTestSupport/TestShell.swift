@@ -39,6 +39,12 @@ public enum TestShell {
 
     /// The whole of a file, as UTF-8 (invalid bytes repaired).
     public static func readFile(_ path: String) throws(ReadFailed) -> String {
+        String(decoding: try readBytes(path), as: UTF8.self)
+    }
+
+    /// The whole of a file, its bytes exactly as stored (the one file reader of the test targets:
+    /// the parsers' fixtures are read through it too).
+    public static func readBytes(_ path: String) throws(ReadFailed) -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw ReadFailed(path: path, errno: errno) }
         defer { close(fd) }
@@ -50,6 +56,6 @@ public enum TestShell {
             if count == 0 { break }
             bytes += buffer[0..<count]
         }
-        return String(decoding: bytes, as: UTF8.self)
+        return bytes
     }
 }
