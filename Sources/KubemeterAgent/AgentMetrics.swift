@@ -52,9 +52,15 @@ struct AgentMetricsRenderer: Sendable {
             Family(name: "kubemeter_directory_listings_total", type: "counter", help: "Directory listings, reused from the last collection or read anew.",
                    samples: [("", [("result", "read")], Double(h.listingsRead)), ("", [("result", "reused")], Double(h.listingsReused))]),
             h.http.map { http in
-                Family(name: "kubemeter_http_connections_total", type: "counter", help: "Connections accepted, and those closed at once past the connection limit.",
+                Family(name: "kubemeter_http_connections_total", type: "counter", help: "Connections accepted, and those closed at once at the connection limit because every open one was busy with a request.",
                        samples: [("", [("result", "accepted")], Double(http.connectionsAccepted - http.connectionsRejected)),
                                  ("", [("result", "rejected")], Double(http.connectionsRejected))])
+            },
+            h.http.map { http in
+                Family(name: "kubemeter_http_connections_closed_for_room_total", type: "counter",
+                       help: "Connections closed at the connection limit to make room for a new one: idle after a response, or still waiting for their request head.",
+                       samples: [("", [("state", "idle")], Double(http.idleConnectionsClosedForRoom)),
+                                 ("", [("state", "waiting_for_head")], Double(http.incompleteConnectionsClosedForRoom))])
             },
             h.http.map { http in
                 Family(name: "kubemeter_http_requests_total", type: "counter", help: "Requests served, and requests refused by the server (400, 405, 408, 413, 414, 431, 505).",

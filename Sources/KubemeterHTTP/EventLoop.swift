@@ -189,9 +189,10 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             ServerCounters.increment(counters.connectionsAccepted)
-            if connections.count >= configuration.maxConnections {
+            if connections.count >= configuration.maxConnections && !makeRoom() {
                 ServerCounters.increment(counters.connectionsRejected)
-                rejectOverLimit(fd)
+                sendOverLimit(fd)
+                close(fd)
                 continue
             }
             guard SocketOptions.makeNonBlocking(fd) else {
@@ -206,14 +207,49 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// One non-blocking attempt to say why, then close; the client learns it should retry later.
-    private func rejectOverLimit(_ fd: Int32) {
+    /// At the limit, a new connection takes the place of one that holds a slot without a request in
+    /// progress, so that connections which send nothing cannot keep a scrape out (they only ever push
+    /// each other out). First the one idle longest after a response (RFC 9112 9.8 lets a server close
+    /// an idle connection at any time), then the oldest whose head has not arrived (it has used the
+    /// most of its read timeout). A connection whose request is being handled or written is never
+    /// taken: if all of them are, the new one is refused. Returns whether a slot was freed.
+    private func makeRoom() -> Bool {
+        var idle: Connection?
+        var waitingForHead: Connection?
+        // Earlier deadline first; connections accepted in one batch share it, and the lower id is the older.
+        func older(_ a: Connection, than b: Connection?) -> Bool {
+            guard let b else { return true }
+            return (a.deadline, a.id) < (b.deadline, b.id)
+        }
+        for connection in connections.values where connection.state == .reading {
+            if connection.requestsServed > 0 && connection.input.isEmpty {
+                if older(connection, than: idle) { idle = connection }
+            } else if older(connection, than: waitingForHead) {
+                waitingForHead = connection
+            }
+        }
+        if let idle {
+            ServerCounters.increment(counters.idleConnectionsClosedForRoom)
+            closeConnection(idle, abortively: false)
+            return true
+        }
+        if let waitingForHead {
+            ServerCounters.increment(counters.incompleteConnectionsClosedForRoom)
+            sendOverLimit(waitingForHead.fd)
+            closeConnection(waitingForHead, abortively: false)
+            return true
+        }
+        return false
+    }
+
+    /// One non-blocking attempt to say why before the caller closes; the client learns it should
+    /// retry later.
+    private func sendOverLimit(_ fd: Int32) {
         var response = HTTPResponse.text(503, "too many open connections")
         response.headers.add(name: "Retry-After", value: "1")
         let bytes = ResponseEncoder.encodeHead(response, bodyLength: response.body.count, connection: .close)
             + response.body
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL | MSG_DONTWAIT)) }
-        close(fd)
     }
 
     // MARK: Events

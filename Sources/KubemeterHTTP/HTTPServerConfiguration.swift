@@ -1,8 +1,10 @@
 /// Limits and timeouts of an `HTTPServer`. The defaults suit a node agent scraped every few seconds.
 package struct HTTPServerConfiguration: Sendable {
     package var listenAddress: ListenAddress
-    /// Open connections allowed at once. Past it a new connection is accepted, sent a best-effort
-    /// 503 and closed at once; connections already accepted carry on.
+    /// Open connections allowed at once. At the limit a new connection takes the slot of the
+    /// connection idle longest after a response, or else of the oldest whose head has not arrived
+    /// (which gets a best-effort 503); only when every connection has a request being handled or
+    /// written is the new one sent a 503 and closed.
     package var maxConnections: Int = 256
     /// The whole request head must arrive within this, counted from accept (or, on a kept-alive
     /// connection, from the first byte of the next request). A late head gets 408 and the connection closes.

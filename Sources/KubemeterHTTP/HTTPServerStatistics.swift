@@ -2,8 +2,13 @@
 package struct HTTPServerStatistics: Sendable, Equatable {
     /// Connections accepted, including the ones refused for `maxConnections`.
     package var connectionsAccepted: UInt64
-    /// Connections closed at once because `maxConnections` were open.
+    /// Connections closed at once because `maxConnections` were open and every one of them had a
+    /// request being handled or written.
     package var connectionsRejected: UInt64
+    /// Kept-alive connections, idle after a response, closed to make room for a new connection.
+    package var idleConnectionsClosedForRoom: UInt64
+    /// Connections whose request head had not arrived, closed (after a 503) to make room.
+    package var incompleteConnectionsClosedForRoom: UInt64
     /// Requests handed to the handler.
     package var requestsHandled: UInt64
     /// Requests answered by the server itself with an error (400, 405, 408, 413, 414, 431, 505).

@@ -4,6 +4,8 @@ import Synchronization
 final class ServerCounters: Sendable {
     let connectionsAccepted = Atomic<UInt64>(0)
     let connectionsRejected = Atomic<UInt64>(0)
+    let idleConnectionsClosedForRoom = Atomic<UInt64>(0)
+    let incompleteConnectionsClosedForRoom = Atomic<UInt64>(0)
     let requestsHandled = Atomic<UInt64>(0)
     let requestsRejected = Atomic<UInt64>(0)
     let readTimeouts = Atomic<UInt64>(0)
@@ -17,6 +19,8 @@ final class ServerCounters: Sendable {
         HTTPServerStatistics(
             connectionsAccepted: connectionsAccepted.load(ordering: .relaxed),
             connectionsRejected: connectionsRejected.load(ordering: .relaxed),
+            idleConnectionsClosedForRoom: idleConnectionsClosedForRoom.load(ordering: .relaxed),
+            incompleteConnectionsClosedForRoom: incompleteConnectionsClosedForRoom.load(ordering: .relaxed),
             requestsHandled: requestsHandled.load(ordering: .relaxed),
             requestsRejected: requestsRejected.load(ordering: .relaxed),
             readTimeouts: readTimeouts.load(ordering: .relaxed),

@@ -54,11 +54,12 @@ import Testing
         #expect(server.statistics.connectionsRejected == 0)
     }
 
-    @Test func connectionsPastTheLimitAreClosedWhileExistingOnesWork() throws {
-        // Long read timeout: an accepted idle third connection must not be closed for being idle.
+    @Test func atTheLimitTheConnectionIdleLongestMakesRoom() throws {
+        // Long timeouts: nothing may be closed for being idle, only for room.
         let server = try startServer {
             $0.maxConnections = 2
             $0.readTimeoutSeconds = 60
+            $0.keepAliveTimeoutSeconds = 60
         }
         defer { server.shutdown(gracePeriodSeconds: 0) }
         let port = server.boundAddress.port
@@ -69,15 +70,94 @@ import Testing
             #expect(try client.readResponse().status == 200)
         }
 
+        // The third is served; the first (idle longest) is closed quietly to make room.
         let third = try TestClient(port: port, timeoutSeconds: 3)
-        let (bytes, ending) = third.readUntilClosed()
+        try third.send("GET /metrics HTTP/1.1\r\nHost: n\r\n\r\n")
+        #expect(try third.readResponse().status == 200)
+        let (bytes, ending) = first.readUntilClosed()
+        #expect(bytes.isEmpty)
+        #expect(ending == .endOfFile || ending == .reset)
+        try second.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
+        #expect(try second.readResponse().status == 200)
+        let statistics = server.statistics
+        #expect(statistics.idleConnectionsClosedForRoom == 1)
+        #expect(statistics.incompleteConnectionsClosedForRoom == 0)
+        #expect(statistics.connectionsRejected == 0)
+    }
+
+    @Test func idleKeptAliveConnectionsGoBeforeHeadsStillArriving() throws {
+        let server = try startServer {
+            $0.maxConnections = 3
+            $0.readTimeoutSeconds = 60
+            $0.keepAliveTimeoutSeconds = 60
+        }
+        defer { server.shutdown(gracePeriodSeconds: 0) }
+        let port = server.boundAddress.port
+        // Oldest: a head that has begun; then one that sent nothing; then a served, idle one.
+        let partial = try TestClient(port: port)
+        try partial.send("GET / HTTP/1.1\r\nHo")
+        let silent = try TestClient(port: port)
+        let kept = try TestClient(port: port)
+        try kept.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
+        #expect(try kept.readResponse().status == 200)
+        #expect(eventually { server.statistics.connectionsAccepted == 3 })
+
+        // Fourth: the idle one goes although it is the newest.
+        let fourth = try TestClient(port: port, timeoutSeconds: 3)
+        try fourth.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
+        #expect(try fourth.readResponse().status == 200)
+        #expect(kept.readUntilClosed().bytes.isEmpty)
+        #expect(server.statistics.idleConnectionsClosedForRoom == 1)
+
+        // Fifth: the fourth, now the only idle one, goes; the fifth leaves its head unfinished.
+        // Sixth: no idle connection is left, so the oldest head-in-waiting, `partial`, goes with a
+        // 503, and `silent` (younger) stays.
+        let fifth = try TestClient(port: port)
+        #expect(fourth.readUntilClosed().bytes.isEmpty)
+        #expect(server.statistics.idleConnectionsClosedForRoom == 2)
+        try fifth.send("GET / HTTP/1.1\r\n")
+        let sixth = try TestClient(port: port, timeoutSeconds: 3)
+        try sixth.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
+        #expect(try sixth.readResponse().status == 200)
+        let (bytes, _) = partial.readUntilClosed()
+        #expect(String(decoding: bytes, as: UTF8.self).hasPrefix("HTTP/1.1 503 "))
+        #expect(server.statistics.incompleteConnectionsClosedForRoom == 1)
+        try silent.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
+        #expect(try silent.readResponse().status == 200)
+        #expect(server.statistics.connectionsRejected == 0)
+    }
+
+    @Test func whenEveryConnectionIsBusyTheNewOneGets503() throws {
+        let release = DispatchSemaphore(value: 0)
+        let server = try startServer({
+            $0.maxConnections = 2
+            $0.workerThreads = 2
+        }, handler: { request in
+            guard request.path == "/wait" else { return testHandler(request) }
+            release.wait()
+            return .text(200, "released")
+        })
+        defer { server.shutdown(gracePeriodSeconds: 0) }
+        let port = server.boundAddress.port
+        let busy = try (0..<2).map { _ in try TestClient(port: port) }
+        for client in busy {
+            try client.send("GET /wait HTTP/1.1\r\nHost: n\r\n\r\n")
+        }
+        #expect(eventually { server.statistics.requestsHandled == 2 })
+
+        let extra = try TestClient(port: port, timeoutSeconds: 3)
+        let (bytes, ending) = extra.readUntilClosed()
         #expect(ending == .endOfFile || ending == .reset)
         let text = String(decoding: bytes, as: UTF8.self)
         #expect(text.isEmpty || text.hasPrefix("HTTP/1.1 503 "))
         #expect(server.statistics.connectionsRejected == 1)
 
-        try first.send("GET /metrics HTTP/1.1\r\nHost: n\r\n\r\n")
-        #expect(try first.readResponse().status == 200)
+        release.signal()
+        release.signal()
+        for client in busy {
+            let response = try client.readResponse()
+            #expect(response.status == 200, "\(response)")
+        }
     }
 
     @Test func aClientThatNeverReadsIsCutOffWithoutBlockingOthers() throws {

@@ -7,6 +7,7 @@ import resource
 import shutil
 import socket
 import subprocess
+import threading
 import time
 
 import pytest
@@ -157,20 +158,27 @@ def test_idle_and_slowloris_clients_are_cut_off_after_the_read_timeout(tree, age
     assert a.get("/healthz")[0] == 200
 
 
-def test_connections_past_the_limit_are_closed_and_accepted_scrapes_complete(tree, agent):
+def agent_counter(a, family, label):
+    """One sample of the agent's own /metrics, e.g. ("kubemeter_http_connections_total", 'result="rejected"')."""
+    status, _, body = a.get("/metrics")
+    assert status == 200
+    match = re.search(re.escape(family) + r"\{" + re.escape(label) + r"\} (\S+)", body.decode())
+    assert match, f"{family}{{{label}}} not in /metrics"
+    return float(match.group(1))
+
+
+def test_at_the_limit_silent_connections_make_room_for_a_scrape(tree, agent):
     a = agent("--host-root", tree, "--max-connections", "8", "--read-timeout", "30")
     # The fixture's readiness probe closed with `Connection: close`; the server lingers on such a
     # connection briefly and it holds a slot meanwhile. Let it go so the count below is exact.
     time.sleep(1)
-    held = [connect(a.port) for _ in range(7)]
-    scrape = connect(a.port)
+    held = [connect(a.port) for _ in range(8)]
     time.sleep(0.5)  # let the server accept all eight before the ninth arrives
-    extra = connect(a.port)
-    got = read_response(extra)
-    assert got is None or got[0] == 503, got
-    assert extra.recv(1) == b""
-    extra.close()
-    # The accepted connection still gets its whole scrape.
+    scrape = connect(a.port)
+    # The oldest silent connection made room: it is told 503 and closed.
+    got = read_response(held[0])
+    assert got is not None and got[0] == 503, got
+    assert held[0].recv(1) == b""
     scrape.sendall(b"GET /metrics/resource HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     status, _, body = read_response(scrape)
     assert status == 200
@@ -178,6 +186,62 @@ def test_connections_past_the_limit_are_closed_and_accepted_scrapes_complete(tre
     compare(got, expected.series(tree))
     for s in held + [scrape]:
         s.close()
+    assert agent_counter(a, "kubemeter_http_connections_closed_for_room_total", 'state="waiting_for_head"') >= 1
+    assert agent_counter(a, "kubemeter_http_connections_total", 'result="rejected"') == 0
+
+
+def test_a_flood_of_silent_reconnecting_connections_at_the_defaults_never_blinds_a_scrape(tree, agent):
+    """The issue's flood, at the defaults (256 connections, 5 s read timeout): one client keeps
+    1,000 connections open that send nothing, reopening each one the agent closes, while 20
+    scrapes in a row must each get the whole exposition."""
+    raise_fd_limit(4096)
+    a = agent("--host-root", tree)
+    flood = [connect(a.port) for _ in range(1000)]
+    stop = False
+    opened = [len(flood)]
+
+    def keep_flooding():
+        index = 0
+        while not stop:
+            s = flood[index]
+            s.setblocking(False)
+            try:
+                s.recv(4096)  # a 503, or the end of the stream: either way the agent let it go
+                closed = True
+            except BlockingIOError:
+                closed = False
+            except OSError:
+                closed = True
+            if closed:
+                s.close()
+                try:
+                    flood[index] = connect(a.port)
+                    opened[0] += 1
+                except OSError:
+                    pass
+            index = (index + 1) % len(flood)
+            if index == 0:
+                time.sleep(0.01)
+
+    flooder = threading.Thread(target=keep_flooding, daemon=True)
+    flooder.start()
+    try:
+        for _ in range(20):
+            with connect(a.port, timeout=10) as s:
+                s.sendall(b"GET /metrics/resource HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                got = read_response(s)
+            assert got is not None and got[0] == 200, got
+            parsed, _ = parse(got[2])
+            compare(parsed, expected.series(tree))
+    finally:
+        stop = True
+        flooder.join(timeout=10)
+        for s in flood:
+            s.close()
+    assert opened[0] > 1000, "the flood never had to reconnect: the agent held every silent connection"
+    print(f"flood: {opened[0]} connections opened during 20 scrapes")
+    assert agent_counter(a, "kubemeter_http_connections_closed_for_room_total", 'state="waiting_for_head"') >= 1000 - 256
+    assert agent_counter(a, "kubemeter_http_connections_total", 'result="rejected"') == 0
 
 
 def test_client_vanishing_mid_response_and_never_reading(tree, agent):
