@@ -52,10 +52,22 @@ package final class Agent: Sendable {
         self.configuration = configuration
         self.logger = logger
         MemoryFootprint.configureAllocator()
+        let descriptorLimit = Collector.raiseOpenFileLimit()
+        let budget = FileDescriptorBudget(
+            limit: descriptorLimit,
+            wantedFiles: Collector.defaultMaximumOpenFiles + Collector.defaultMaximumOpenDirectories,
+            wantedConnections: configuration.http.maxConnections)
+        var http = configuration.http
+        if budget.connections < http.maxConnections {
+            logger.warning("the open-file limit leaves room for fewer connections than asked; serving fewer", metadata: [
+                "max_connections": "\(http.maxConnections)", "allowed": "\(budget.connections)",
+                "rlimit_nofile": "\(descriptorLimit)", "kept_files": "\(budget.keptFiles)",
+            ])
+            http.maxConnections = budget.connections
+        }
         let collector = Collector(
             paths: configuration.paths, kubepodsPath: configuration.kubepodsPath,
-            maximumOpenFiles: Collector.raiseOpenFileLimit(
-                wanted: Collector.defaultMaximumOpenFiles + Collector.defaultMaximumOpenDirectories),
+            maximumOpenFiles: budget.keptFiles,
             logger: logger)
         let health = AgentHealthRecorder()
         health.setFeatures(collector.features)
@@ -76,9 +88,9 @@ package final class Agent: Sendable {
         self.flight = flight
         self.router = router
         let server = if let fd = configuration.listeningSocket {
-            try HTTPServer(listeningSocket: fd, configuration: configuration.http) { request in router.respondReturningHeap(to: request) }
+            try HTTPServer(listeningSocket: fd, configuration: http) { request in router.respondReturningHeap(to: request) }
         } else {
-            try HTTPServer(configuration: configuration.http) { request in router.respondReturningHeap(to: request) }
+            try HTTPServer(configuration: http) { request in router.respondReturningHeap(to: request) }
         }
         self.server = server
         serverBox.set(server)

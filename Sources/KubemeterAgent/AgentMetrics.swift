@@ -52,9 +52,14 @@ struct AgentMetricsRenderer: Sendable {
             Family(name: "kubemeter_directory_listings_total", type: "counter", help: "Directory listings, reused from the last collection or read anew.",
                    samples: [("", [("result", "read")], Double(h.listingsRead)), ("", [("result", "reused")], Double(h.listingsReused))]),
             h.http.map { http in
-                Family(name: "kubemeter_http_connections_total", type: "counter", help: "Connections accepted, and those closed at once at the connection limit because every open one was busy with a request.",
+                Family(name: "kubemeter_http_connections_total", type: "counter", help: "Connections accepted, and those closed at once with 503: at the connection limit with every open one busy, or out of file descriptors.",
                        samples: [("", [("result", "accepted")], Double(http.connectionsAccepted - http.connectionsRejected)),
                                  ("", [("result", "rejected")], Double(http.connectionsRejected))])
+            },
+            h.http.map { http in
+                Family(name: "kubemeter_http_max_connections", type: "gauge",
+                       help: "The connection limit in force: --max-connections, or less where RLIMIT_NOFILE leaves no room for it beside the kept-open files.",
+                       samples: [("", [], Double(http.maxConnections))])
             },
             h.http.map { http in
                 Family(name: "kubemeter_http_connections_closed_for_room_total", type: "counter",

@@ -67,7 +67,7 @@ package final class Collector {
 
     /// Files kept open by default: 15 per cgroup and 2 per pod (network) for 1,000 pods of 4
     /// containers, with room to spare;
-    /// clipped at start to what RLIMIT_NOFILE allows (see `raiseOpenFileLimit`).
+    /// clipped at start to what RLIMIT_NOFILE leaves after the connections (`FileDescriptorBudget`).
     package static let defaultMaximumOpenFiles = 80_000
 
     /// Listed directories held open (O_PATH) by default, on top of the files: one per pod
@@ -202,21 +202,17 @@ package final class Collector {
         return usage
     }
 
-    /// Raises the soft RLIMIT_NOFILE to the hard limit and returns how many fds may be kept open,
-    /// leaving room for sockets and everything else.
-    package static func raiseOpenFileLimit(wanted: Int) -> Int {
+    /// Raises the soft RLIMIT_NOFILE to the hard limit and returns the limit now in force (the
+    /// agent splits it between kept files and connections: `FileDescriptorBudget`).
+    package static func raiseOpenFileLimit() -> Int {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return min(wanted, 512) }
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1_024 }
         if limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max
             _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
             _ = getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         }
-        let available = limit.rlim_cur > UInt64(Int.max) ? Int.max : Int(limit.rlim_cur)
-        // A quarter, at most 1,024, stays free for sockets and everything else: with the usual
-        // soft limit of 1,024 (when raising it is denied) 768 files are still kept.
-        let reserve = min(1_024, available / 4)
-        return max(0, min(wanted, available - reserve))
+        return limit.rlim_cur > UInt64(Int.max) ? Int.max : Int(limit.rlim_cur)
     }
 
     static let ticksPerSecond: Double = {

@@ -17,6 +17,7 @@ final class EventLoop: @unchecked Sendable {
     private let wakeup: WakeupPipe
     private let pool: WorkerPool
     let counters = ServerCounters()
+    var maxConnections: Int { configuration.maxConnections }
 
     /// UInt64.max until shutdown is requested; then the grace period in nanoseconds.
     private let shutdownGraceNanoseconds = Atomic<UInt64>(.max)
@@ -29,6 +30,10 @@ final class EventLoop: @unchecked Sendable {
     /// Set when accept() ran out of descriptors: the listener is not polled until then, instead of
     /// spinning on a listener that stays readable.
     private var acceptPausedUntil: UInt64?
+    /// One descriptor held in reserve (`/dev/null`). Out of descriptors with no connection to let go,
+    /// it is closed to accept one waiting connection, tell it 503 and close it, so that the backlog
+    /// is answered rather than left to wedge. -1 if it could not be opened.
+    private var reserveFD: Int32 = -1
     private var shutdownDeadline: UInt64?
     private var workerCount = 0
 
@@ -54,9 +59,11 @@ final class EventLoop: @unchecked Sendable {
         writeTimeout = MonotonicClock.nanoseconds(configuration.writeTimeoutSeconds)
         keepAliveTimeout = MonotonicClock.nanoseconds(configuration.keepAliveTimeoutSeconds)
         lingerTimeout = min(2_000_000_000, max(readTimeout, 100_000_000))
+        reserveFD = Self.openReserve()
     }
 
     deinit {
+        if reserveFD >= 0 { close(reserveFD) }
         if listener >= 0 { close(listener) }
         for connection in connections.values { close(connection.fd) }
     }
@@ -182,8 +189,15 @@ final class EventLoop: @unchecked Sendable {
                     return
                 case EINTR, ECONNABORTED, EPROTO:
                     continue
+                case EMFILE, ENFILE:
+                    // Out of descriptors: a connection without a request in progress gives its own
+                    // back (and the accept is tried again); else the reserve answers one with 503.
+                    if makeRoom() || refuseOneWithTheReserve() { continue }
+                    acceptPausedUntil = now + Self.acceptPause
+                    return
                 default:
-                    // EMFILE, ENFILE, ENOBUFS, ENOMEM: the backlog waits until resources come back.
+                    // ENOBUFS, ENOMEM, or out of descriptors with no reserve: the backlog waits until
+                    // resources come back.
                     acceptPausedUntil = now + Self.acceptPause
                     return
                 }
@@ -240,6 +254,27 @@ final class EventLoop: @unchecked Sendable {
             return true
         }
         return false
+    }
+
+    /// Out of descriptors: accepts one waiting connection on the reserve descriptor, sends it the
+    /// 503 and closes it, then takes the reserve back. False if there was no reserve or nothing
+    /// could be accepted (another thread may have taken the freed descriptor).
+    private func refuseOneWithTheReserve() -> Bool {
+        guard reserveFD >= 0 else { return false }
+        close(reserveFD)
+        let fd = accept(listener, nil, nil)
+        if fd >= 0 {
+            ServerCounters.increment(counters.connectionsAccepted)
+            ServerCounters.increment(counters.connectionsRejected)
+            sendOverLimit(fd)
+            close(fd)
+        }
+        reserveFD = Self.openReserve()
+        return fd >= 0
+    }
+
+    private static func openReserve() -> Int32 {
+        open("/dev/null", O_RDONLY | O_CLOEXEC)
     }
 
     /// One non-blocking attempt to say why before the caller closes; the client learns it should

@@ -2,8 +2,8 @@
 package struct HTTPServerStatistics: Sendable, Equatable {
     /// Connections accepted, including the ones refused for `maxConnections`.
     package var connectionsAccepted: UInt64
-    /// Connections closed at once because `maxConnections` were open and every one of them had a
-    /// request being handled or written.
+    /// Connections closed at once (after a best-effort 503): `maxConnections` were open and every
+    /// one had a request being handled or written, or the process was out of descriptors.
     package var connectionsRejected: UInt64
     /// Kept-alive connections, idle after a response, closed to make room for a new connection.
     package var idleConnectionsClosedForRoom: UInt64
@@ -17,4 +17,6 @@ package struct HTTPServerStatistics: Sendable, Equatable {
     package var readTimeouts: UInt64
     /// Connections reset because a response could not be written within the write timeout.
     package var writeTimeouts: UInt64
+    /// The connection limit in force (the agent may lower the one asked for: `FileDescriptorBudget`).
+    package var maxConnections: Int = 0
 }

@@ -40,9 +40,18 @@ private func residentCodeKiB(containing address: UInt) -> Int? {
     #expect(released > 1 << 20, "the test binary's code segment is megabytes")
     #expect(after + 256 < before, "code resident \(before) KiB before, \(after) KiB after")
     // Code not run since the release (the collector's parsers, the renderers) is mapped again on use.
+    // Tests running in parallel may run the same parser between the release and the measure (its
+    // page is then resident already, and nothing grows), so each attempt releases again first.
     let text = "usage_usec 12345\nuser_usec 1\nsystem_usec 2\nnr_periods 3\nnr_throttled 4\nthrottled_usec 5\n"
-    let cpu = try Array(text.utf8).withUnsafeBytes { bytes throws(ParseError) in try CPUStat.parse(bytes) }
-    #expect(cpu.usageUsec == 12345 && cpu.throttledUsec == 5)
-    let again = try #require(residentCodeKiB(containing: code))
-    #expect(again > after, "running code faulted its pages back: \(after) KiB, then \(again) KiB")
+    var faultedBack: [(after: Int, again: Int)] = []
+    for attempt in 0..<5 {
+        if attempt > 0 { _ = MemoryFootprint.releaseStartupCode() }
+        let resident = try #require(residentCodeKiB(containing: code))
+        let cpu = try Array(text.utf8).withUnsafeBytes { bytes throws(ParseError) in try CPUStat.parse(bytes) }
+        #expect(cpu.usageUsec == 12345 && cpu.throttledUsec == 5)
+        let again = try #require(residentCodeKiB(containing: code))
+        faultedBack.append((resident, again))
+        if again > resident { break }
+    }
+    #expect(faultedBack.contains { $0.again > $0.after }, "running code faulted no page back (KiB before, after): \(faultedBack)")
 }

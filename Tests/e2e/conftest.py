@@ -1,6 +1,7 @@
 """End-to-end tests: the real kubemeter binary on fake-node trees, scraped over HTTP and read back
 with a real Prometheus text parser (Debian's python3-prometheus-client)."""
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -50,13 +51,16 @@ def free_port():
 class Agent:
     """A running `kubemeter serve`; stopped with SIGTERM, which must end it with status 0."""
 
-    def __init__(self, binary, args, log_path):
+    def __init__(self, binary, args, log_path, descriptor_limit=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen([binary, "serve", "--listen-address", f"127.0.0.1:{self.port}"] + args,
-                                     stdout=self.log, stderr=subprocess.STDOUT)
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     preexec_fn=None if descriptor_limit is None else
+                                     lambda: resource.setrlimit(resource.RLIMIT_NOFILE,
+                                                                (descriptor_limit, descriptor_limit)))
         deadline = time.time() + 20
         while True:
             try:
@@ -79,7 +83,8 @@ class Agent:
             return e.code, dict(e.headers), e.read()
 
     def logs(self):
-        self.log.flush()
+        if not self.log.closed:
+            self.log.flush()
         with open(self.log_path) as f:
             return f.read()
 
@@ -100,8 +105,9 @@ class Agent:
 def agent(kubemeter_bin, tmp_path):
     started = []
 
-    def start(*args):
-        a = Agent(kubemeter_bin, list(args), str(tmp_path / f"agent{len(started)}.log"))
+    def start(*args, descriptor_limit=None):
+        """descriptor_limit: the agent's RLIMIT_NOFILE, soft and hard (it raises its soft limit)."""
+        a = Agent(kubemeter_bin, list(args), str(tmp_path / f"agent{len(started)}.log"), descriptor_limit)
         started.append(a)
         return a
     yield start

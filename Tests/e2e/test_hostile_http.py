@@ -162,7 +162,8 @@ def agent_counter(a, family, label):
     """One sample of the agent's own /metrics, e.g. ("kubemeter_http_connections_total", 'result="rejected"')."""
     status, _, body = a.get("/metrics")
     assert status == 200
-    match = re.search(re.escape(family) + r"\{" + re.escape(label) + r"\} (\S+)", body.decode())
+    labels = r"\{" + re.escape(label) + r"\}" if label else ""
+    match = re.search(r"^" + re.escape(family) + labels + r" (\S+)$", body.decode(), re.M)
     assert match, f"{family}{{{label}}} not in /metrics"
     return float(match.group(1))
 
@@ -242,6 +243,77 @@ def test_a_flood_of_silent_reconnecting_connections_at_the_defaults_never_blinds
     print(f"flood: {opened[0]} connections opened during 20 scrapes")
     assert agent_counter(a, "kubemeter_http_connections_closed_for_room_total", 'state="waiting_for_head"') >= 1000 - 256
     assert agent_counter(a, "kubemeter_http_connections_total", 'result="rejected"') == 0
+
+
+def open_fds(a):
+    return len(os.listdir(f"/proc/{a.proc.pid}/fd"))
+
+
+def test_at_a_tight_descriptor_limit_silent_connections_make_room_and_scrapes_stay_exact(tree, agent):
+    """RLIMIT_NOFILE 128 and 300 silent connections: the agent never runs out of descriptors (its
+    connection limit is lowered to fit), and a scrape still finds every file it reads."""
+    raise_fd_limit(4096)
+    a = agent("--host-root", tree, "--max-connections", "1000", "--read-timeout", "30",
+              descriptor_limit=128)
+    a.get("/metrics/resource")  # the collector's files are open before the flood
+    silent = [connect(a.port) for _ in range(300)]
+    try:
+        time.sleep(0.5)
+        assert open_fds(a) <= 128
+        # Not held in the backlog: each new connection took the place of an older silent one, and
+        # the collection had the descriptors it needed.
+        status, _, body = a.get("/metrics/resource")
+        assert status == 200
+        got, _ = parse(body)
+        compare(got, expected.series(tree))
+        assert agent_counter(a, "kubemeter_http_connections_closed_for_room_total", 'state="waiting_for_head"') >= 300 - 48
+    finally:
+        for s in silent:
+            s.close()
+
+
+def test_a_tight_descriptor_limit_lowers_the_connection_limit_and_says_so(fake_node, agent):
+    """RLIMIT_NOFILE 128: 64 stay free for short-lived opens, the kept files keep a quarter of the
+    rest (16), so 48 connections (not the 1,000 asked for), logged and in /metrics. Clients that
+    never read hold every one of them busy; then a new connection gets the server's own 503 at once
+    (not the collector's failure for want of a descriptor), and once they leave, scrapes are exact."""
+    raise_fd_limit(4096)
+    big_tree = fake_node(pods=60, containers=2)
+    # The write timeout (10 s) is longer than this test's flood, so no stuck client is let go meanwhile.
+    a = agent("--host-root", big_tree, "--max-connections", "1000", descriptor_limit=128)
+    assert agent_counter(a, "kubemeter_http_max_connections", "") == 48
+    assert re.search(r"fewer connections than asked.*allowed=48", a.logs()), a.logs()
+    stuck = []
+    for _ in range(60):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.settimeout(10)
+        s.connect(("127.0.0.1", a.port))
+        s.sendall(b"GET /metrics/resource HTTP/1.1\r\nHost: x\r\n\r\n" * 200)  # 15 MB to write
+        stuck.append(s)
+    try:
+        time.sleep(0.5)
+        assert open_fds(a) <= 128
+        start = time.monotonic()
+        with connect(a.port, timeout=10) as s:
+            s.sendall(b"GET /metrics/resource HTTP/1.1\r\nHost: x\r\n\r\n")
+            refused = read_response(s)
+        waited = time.monotonic() - start
+        assert refused is not None and refused[0] == 503 and b"too many open connections" in refused[2], refused
+        assert waited < 2, f"answered after {waited:.2f} s"
+    finally:
+        for s in stuck:
+            s.close()
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        status, _, body = a.get("/metrics/resource")
+        if status == 200:
+            break
+        time.sleep(0.2)
+    assert status == 200
+    got, _ = parse(body)
+    compare(got, expected.series(big_tree))
+    assert agent_counter(a, "kubemeter_http_connections_total", 'result="rejected"') >= 1
 
 
 def test_client_vanishing_mid_response_and_never_reading(tree, agent):
