@@ -37,7 +37,7 @@ build: deps
 release: deps
 	@mkdir -p $(STATIC_CXX)
 	@echo "INPUT($$(clang -print-file-name=libstdc++.a))" > $(STATIC_CXX)/libstdc++.so
-	$(SWIFT) build $(RELEASE_FLAGS)
+	$(SWIFT) build $(RELEASE_FLAGS) --product kubemeter
 	ln -sf kubemeter .build/release/$(PLUGIN)
 
 ## install: the release binary as $(PREFIX)/bin/kubemeter, and the kubectl plugin beside it (a link).
