@@ -3,6 +3,7 @@ import KubemeterAgent
 import KubemeterCluster
 import KubemeterExposition
 import KubemeterHTTP
+import KubemeterSync
 
 #if canImport(Glibc)
 import Glibc
@@ -97,13 +98,13 @@ struct ClusterTop: ParsableCommand {
     }
 
     func run() throws {
-        let started = monotonicSeconds()
+        let started = MonotonicClock.seconds()
         let proxy: KubectlProxy
         do { proxy = try KubectlProxy(kubectl: kubectl, kubeconfigFlags: kubeconfigFlags) } catch {
             writeError("kubectl kubemeter: \(error)")
             throw ExitCode.failure
         }
-        let proxyReady = monotonicSeconds()
+        let proxyReady = MonotonicClock.seconds()
         defer { proxy.stop() }
         var configuration = ClusterConfiguration(socketPath: proxy.socketPath)
         configuration.namespace = agentNamespace
@@ -117,16 +118,16 @@ struct ClusterTop: ParsableCommand {
         if view.printsOnce {
             let session = ClusterSession(configuration: configuration, live: false)
             guard runOnce(session, proxy) else { throw ExitCode.failure }
-            let settled = monotonicSeconds()
+            let settled = MonotonicClock.seconds()
             let cluster = ClusterView(session: session, options: view.topOptions, nodeFilter: nodeFilter)
             let output: [UInt8]
             switch view.output {
             case .json:
-                output = ClusterJSONRenderer().render(cluster, timestampMilliseconds: wallClockMilliseconds())
+                output = ClusterJSONRenderer().render(cluster, timestampMilliseconds: WallClock.milliseconds())
             case .table, .wide:
                 output = Array(ClusterTable(width: TerminalSize.printWidth(), wide: view.output == .wide).render(cluster).utf8)
             }
-            let rendered = monotonicSeconds()
+            let rendered = MonotonicClock.seconds()
             writeAll(output)
             if timings {
                 proxy.stop()
@@ -199,12 +200,12 @@ final class LiveClusterTop {
         }
         session.advance()
         draw()
-        var lastDraw = monotonicSeconds()
+        var lastDraw = MonotonicClock.seconds()
         var dirty = false
         loop: while true {
             var fds = session.descriptors()
             var timeout = session.timeoutMilliseconds()
-            if dirty { timeout = min(timeout < 0 ? Int32.max : timeout, Int32(max(0, (lastDraw + Self.redrawGap - monotonicSeconds()) * 1000))) }
+            if dirty { timeout = min(timeout < 0 ? Int32.max : timeout, Int32(max(0, (lastDraw + Self.redrawGap - MonotonicClock.seconds()) * 1000))) }
             // Polled in slices of at most 500 ms to notice kubectl proxy exiting.
             timeout = timeout < 0 ? 500 : min(timeout, 500)
             switch screen.wait(milliseconds: timeout, others: &fds) {
@@ -215,7 +216,7 @@ final class LiveClusterTop {
             case .key(let key):
                 guard LiveScreen.apply(key, &options, &wide) else { break loop }
                 draw()
-                lastDraw = monotonicSeconds()
+                lastDraw = MonotonicClock.seconds()
                 dirty = false
             case .none:
                 break
@@ -225,9 +226,9 @@ final class LiveClusterTop {
                 proxyFailure = "kubectl proxy exited: \(proxy.logTail())"
                 break loop
             }
-            if dirty, monotonicSeconds() - lastDraw >= Self.redrawGap {
+            if dirty, MonotonicClock.seconds() - lastDraw >= Self.redrawGap {
                 draw()
-                lastDraw = monotonicSeconds()
+                lastDraw = MonotonicClock.seconds()
                 dirty = false
             }
         }
@@ -250,8 +251,3 @@ func writeError(_ text: String) {
     writeAllTo(2, Array((text + "\n").utf8))
 }
 
-func wallClockMilliseconds() -> Int64 {
-    var time = timespec()
-    clock_gettime(CLOCK_REALTIME, &time)
-    return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000
-}

@@ -1,4 +1,5 @@
 import KubemeterExposition
+import KubemeterSync
 
 #if canImport(Glibc)
 import Glibc
@@ -206,11 +207,4 @@ final class LiveScreen {
         writeAll(Array((Self.escape + "0m" + Self.escape + "?25h" + Self.escape + "?1049l").utf8))
         if savedValid { tcsetattr(0, TCSANOW, &saved) }
     }
-}
-
-/// CLOCK_MONOTONIC in seconds.
-func monotonicSeconds() -> Double {
-    var t = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &t)
-    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
 }

@@ -121,16 +121,16 @@ final class LiveTop {
         var hasRates = false
         var view = TopView(current: current, previous: nil, options: options)
         draw(view)
-        var deadline = monotonicSeconds() + interval
+        var deadline = MonotonicClock.seconds() + interval
         loop: while true {
-            let wait = deadline - monotonicSeconds()
+            let wait = deadline - MonotonicClock.seconds()
             if wait <= 0 {
                 previous = current
                 current = collector.collect()
                 hasRates = true
                 view = TopView(current: current, previous: previous, options: options)
                 draw(view)
-                deadline = monotonicSeconds() + interval
+                deadline = MonotonicClock.seconds() + interval
                 continue
             }
             switch screen.wait(seconds: wait) {
