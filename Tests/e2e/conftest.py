@@ -10,6 +10,7 @@ import time
 import urllib.request
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FAKE_NODE = os.path.join(ROOT, "Tests", "tools", "fake-node")
@@ -81,6 +82,17 @@ class Agent:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
+
+    def metrics(self, path="/metrics"):
+        """The samples at `path`, read with the real Prometheus parser:
+        {(name, ((label, value), ...) sorted): value}."""
+        status, _, body = self.get(path)
+        assert status == 200, f"GET {path} -> {status}"
+        got = {}
+        for family in text_string_to_metric_families(body.decode()):
+            for s in family.samples:
+                got[(s.name, tuple(sorted(s.labels.items())))] = s.value
+        return got
 
     def logs(self):
         if not self.log.closed:

@@ -158,14 +158,9 @@ def test_idle_and_slowloris_clients_are_cut_off_after_the_read_timeout(tree, age
     assert a.get("/healthz")[0] == 200
 
 
-def agent_counter(a, family, label):
-    """One sample of the agent's own /metrics, e.g. ("kubemeter_http_connections_total", 'result="rejected"')."""
-    status, _, body = a.get("/metrics")
-    assert status == 200
-    labels = r"\{" + re.escape(label) + r"\}" if label else ""
-    match = re.search(r"^" + re.escape(family) + labels + r" (\S+)$", body.decode(), re.M)
-    assert match, f"{family}{{{label}}} not in /metrics"
-    return float(match.group(1))
+def agent_sample(a, family, **labels):
+    """One sample of the agent's own /metrics."""
+    return a.metrics()[(family, tuple(sorted(labels.items())))]
 
 
 def test_at_the_limit_silent_connections_make_room_for_a_scrape(tree, agent):
@@ -187,8 +182,8 @@ def test_at_the_limit_silent_connections_make_room_for_a_scrape(tree, agent):
     compare(got, expected.series(tree))
     for s in held + [scrape]:
         s.close()
-    assert agent_counter(a, "kubemeter_http_connections_closed_for_room_total", 'state="waiting_for_head"') >= 1
-    assert agent_counter(a, "kubemeter_http_connections_total", 'result="rejected"') == 0
+    assert agent_sample(a, "kubemeter_http_connections_closed_for_room_total", state="waiting_for_head") >= 1
+    assert agent_sample(a, "kubemeter_http_connections_total", result="rejected") == 0
 
 
 def test_a_flood_of_silent_reconnecting_connections_at_the_defaults_never_blinds_a_scrape(tree, agent):
@@ -241,8 +236,8 @@ def test_a_flood_of_silent_reconnecting_connections_at_the_defaults_never_blinds
             s.close()
     assert opened[0] > 1000, "the flood never had to reconnect: the agent held every silent connection"
     print(f"flood: {opened[0]} connections opened during 20 scrapes")
-    assert agent_counter(a, "kubemeter_http_connections_closed_for_room_total", 'state="waiting_for_head"') >= 1000 - 256
-    assert agent_counter(a, "kubemeter_http_connections_total", 'result="rejected"') == 0
+    assert agent_sample(a, "kubemeter_http_connections_closed_for_room_total", state="waiting_for_head") >= 1000 - 256
+    assert agent_sample(a, "kubemeter_http_connections_total", result="rejected") == 0
 
 
 def open_fds(a):
@@ -266,7 +261,7 @@ def test_at_a_tight_descriptor_limit_silent_connections_make_room_and_scrapes_st
         assert status == 200
         got, _ = parse(body)
         compare(got, expected.series(tree))
-        assert agent_counter(a, "kubemeter_http_connections_closed_for_room_total", 'state="waiting_for_head"') >= 300 - 48
+        assert agent_sample(a, "kubemeter_http_connections_closed_for_room_total", state="waiting_for_head") >= 300 - 48
     finally:
         for s in silent:
             s.close()
@@ -281,7 +276,7 @@ def test_a_tight_descriptor_limit_lowers_the_connection_limit_and_says_so(fake_n
     big_tree = fake_node(pods=60, containers=2)
     # The write timeout (10 s) is longer than this test's flood, so no stuck client is let go meanwhile.
     a = agent("--host-root", big_tree, "--max-connections", "1000", descriptor_limit=128)
-    assert agent_counter(a, "kubemeter_http_max_connections", "") == 48
+    assert agent_sample(a, "kubemeter_http_max_connections") == 48
     assert re.search(r"fewer connections than asked.*allowed=48", a.logs()), a.logs()
     stuck = []
     for _ in range(60):
@@ -313,7 +308,7 @@ def test_a_tight_descriptor_limit_lowers_the_connection_limit_and_says_so(fake_n
     assert status == 200
     got, _ = parse(body)
     compare(got, expected.series(big_tree))
-    assert agent_counter(a, "kubemeter_http_connections_total", 'result="rejected"') >= 1
+    assert agent_sample(a, "kubemeter_http_connections_total", result="rejected") >= 1
 
 
 def test_client_vanishing_mid_response_and_never_reading(tree, agent):

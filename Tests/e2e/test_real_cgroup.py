@@ -129,13 +129,7 @@ def test_container_and_pod_cpu_match_the_kernel(kubemeter_bin, real_tree):
 
 
 def scrape(agent, path="/metrics/resource"):
-    status, _, body = agent.get(path)
-    assert status == 200
-    got = {}
-    for fam in text_string_to_metric_families(body.decode()):
-        for s in fam.samples:
-            got[(s.name, tuple(sorted(s.labels.items())))] = s.value
-    return got
+    return agent.metrics(path)
 
 
 def open_paths(pid):
