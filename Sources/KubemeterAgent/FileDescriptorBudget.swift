@@ -6,7 +6,8 @@
 /// A fixed headroom stays free for what is opened briefly (directory listings, uncached reads,
 /// `/proc` files, the journald socket, the listener, the wake-up pipe, the accept reserve). Kept
 /// files are a cache (a file not kept is read with an open and a close), so when the limit is tight
-/// they give way first, down to a quarter of the limit; only then is the connection limit lowered.
+/// they give way first, down to a quarter of what the headroom leaves; only then is the connection
+/// limit lowered.
 package struct FileDescriptorBudget: Sendable, Equatable {
     /// Descriptors left free for short-lived opens.
     package static let headroom = 64

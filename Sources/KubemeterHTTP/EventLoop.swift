@@ -17,7 +17,11 @@ final class EventLoop: @unchecked Sendable {
     private let wakeup: WakeupPipe
     private let pool: WorkerPool
     let counters = ServerCounters()
-    var maxConnections: Int { configuration.maxConnections }
+
+    /// Counters since start, and the connection limit in force; read from any thread.
+    var statistics: HTTPServerStatistics {
+        counters.snapshot(maxConnections: configuration.maxConnections)
+    }
 
     /// UInt64.max until shutdown is requested; then the grace period in nanoseconds.
     private let shutdownGraceNanoseconds = Atomic<UInt64>(.max)
@@ -204,9 +208,7 @@ final class EventLoop: @unchecked Sendable {
             }
             ServerCounters.increment(counters.connectionsAccepted)
             if connections.count >= configuration.maxConnections && !makeRoom() {
-                ServerCounters.increment(counters.connectionsRejected)
-                sendOverLimit(fd)
-                close(fd)
+                refuse(fd)
                 continue
             }
             guard SocketOptions.makeNonBlocking(fd) else {
@@ -265,9 +267,7 @@ final class EventLoop: @unchecked Sendable {
         let fd = accept(listener, nil, nil)
         if fd >= 0 {
             ServerCounters.increment(counters.connectionsAccepted)
-            ServerCounters.increment(counters.connectionsRejected)
-            sendOverLimit(fd)
-            close(fd)
+            refuse(fd)
         }
         reserveFD = Self.openReserve()
         return fd >= 0
@@ -275,6 +275,13 @@ final class EventLoop: @unchecked Sendable {
 
     private static func openReserve() -> Int32 {
         open("/dev/null", O_RDONLY | O_CLOEXEC)
+    }
+
+    /// A connection accepted but not kept: counted, told 503, closed.
+    private func refuse(_ fd: Int32) {
+        ServerCounters.increment(counters.connectionsRejected)
+        sendOverLimit(fd)
+        close(fd)
     }
 
     /// One non-blocking attempt to say why before the caller closes; the client learns it should

@@ -71,9 +71,7 @@ package final class HTTPServer: Sendable {
 
     /// Counters since start; cheap to read from any thread.
     package var statistics: HTTPServerStatistics {
-        var statistics = loop.counters.snapshot
-        statistics.maxConnections = loop.maxConnections
-        return statistics
+        loop.statistics
     }
 
     /// Serves until `shutdown`; blocks the calling thread. Returns at once if the server is already

@@ -18,5 +18,5 @@ package struct HTTPServerStatistics: Sendable, Equatable {
     /// Connections reset because a response could not be written within the write timeout.
     package var writeTimeouts: UInt64
     /// The connection limit in force (the agent may lower the one asked for: `FileDescriptorBudget`).
-    package var maxConnections: Int = 0
+    package var maxConnections: Int
 }

@@ -15,7 +15,7 @@ final class ServerCounters: Sendable {
         counter.wrappingAdd(1, ordering: .relaxed)
     }
 
-    var snapshot: HTTPServerStatistics {
+    func snapshot(maxConnections: Int) -> HTTPServerStatistics {
         HTTPServerStatistics(
             connectionsAccepted: connectionsAccepted.load(ordering: .relaxed),
             connectionsRejected: connectionsRejected.load(ordering: .relaxed),
@@ -24,7 +24,8 @@ final class ServerCounters: Sendable {
             requestsHandled: requestsHandled.load(ordering: .relaxed),
             requestsRejected: requestsRejected.load(ordering: .relaxed),
             readTimeouts: readTimeouts.load(ordering: .relaxed),
-            writeTimeouts: writeTimeouts.load(ordering: .relaxed)
+            writeTimeouts: writeTimeouts.load(ordering: .relaxed),
+            maxConnections: maxConnections
         )
     }
 }

@@ -55,12 +55,7 @@ import Testing
     }
 
     @Test func atTheLimitTheConnectionIdleLongestMakesRoom() throws {
-        // Long timeouts: nothing may be closed for being idle, only for room.
-        let server = try startServer {
-            $0.maxConnections = 2
-            $0.readTimeoutSeconds = 60
-            $0.keepAliveTimeoutSeconds = 60
-        }
+        let server = try startServerClosingOnlyForRoom(maxConnections: 2)
         defer { server.shutdown(gracePeriodSeconds: 0) }
         let port = server.boundAddress.port
         let first = try TestClient(port: port)
@@ -86,11 +81,7 @@ import Testing
     }
 
     @Test func idleKeptAliveConnectionsGoBeforeHeadsStillArriving() throws {
-        let server = try startServer {
-            $0.maxConnections = 3
-            $0.readTimeoutSeconds = 60
-            $0.keepAliveTimeoutSeconds = 60
-        }
+        let server = try startServerClosingOnlyForRoom(maxConnections: 3)
         defer { server.shutdown(gracePeriodSeconds: 0) }
         let port = server.boundAddress.port
         // Oldest: a head that has begun; then one that sent nothing; then a served, idle one.
@@ -331,5 +322,15 @@ import Testing
             }
             #expect(error?.kind == .invalidListeningSocket)
         }
+    }
+}
+
+/// A server with `maxConnections` and timeouts long enough that a connection it closes during a
+/// test was closed to make room, never for being idle or slow.
+private func startServerClosingOnlyForRoom(maxConnections: Int) throws -> HTTPServer {
+    try startServer {
+        $0.maxConnections = maxConnections
+        $0.readTimeoutSeconds = 60
+        $0.keepAliveTimeoutSeconds = 60
     }
 }
