@@ -70,9 +70,13 @@ def tree_with_recorded_start_times(destination):
     return str(destination)
 
 
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    return tree_with_recorded_start_times(tmp_path_factory.mktemp("golden") / "node")
+
+
 @pytest.mark.parametrize("path", list(DOCUMENTS))
-def test_served_document_equals_its_golden(agent, tmp_path, path):
-    tree = tree_with_recorded_start_times(tmp_path / "node")
+def test_served_document_equals_its_golden(agent, tree, path):
     a = agent("--host-root", tree)
     status, _, body = a.get(path)
     assert status == 200
