@@ -14,6 +14,9 @@ package import Synchronization
 /// Everything `kubemeter serve` needs to know.
 package struct AgentConfiguration: Sendable {
     package var paths: HostPaths
+    /// `/pods`: the node's name (`NodeName.resolve`, also /stats/summary's) and how to read the cgroups.
+    package var podList: PodListJSONRenderer
+    package var nodeName: String { podList.nodeName }
     /// The kubepods cgroup, relative to the cgroup mount; nil = found by discovery.
     package var kubepodsPath: String?
     package var sampleTimestamps: Bool
@@ -25,9 +28,10 @@ package struct AgentConfiguration: Sendable {
     /// Time between `STATUS=` updates when systemd has no watchdog for us (with one, half its timeout).
     package var statusIntervalSeconds: Double
 
-    package init(paths: HostPaths, kubepodsPath: String? = nil, sampleTimestamps: Bool = false, http: HTTPServerConfiguration,
+    package init(paths: HostPaths, podList: PodListJSONRenderer = PodListJSONRenderer(nodeName: NodeName.resolve(flag: nil, environment: nil)), kubepodsPath: String? = nil, sampleTimestamps: Bool = false, http: HTTPServerConfiguration,
                 listeningSocket: Int32? = nil, shutdownGracePeriodSeconds: Double = 5, statusIntervalSeconds: Double = 10) {
         self.paths = paths
+        self.podList = podList
         self.kubepodsPath = kubepodsPath
         self.sampleTimestamps = sampleTimestamps
         self.http = http
@@ -84,6 +88,7 @@ package final class Agent: Sendable {
         let router = Router(
             flight: flight, renderer: ResourceMetricsRenderer(sampleTimestamps: configuration.sampleTimestamps),
             cadvisor: CadvisorMetricsRenderer(cgroupRoot: configuration.paths.cgroupPath),
+            podList: configuration.podList,
             health: health, httpStatistics: { serverBox.statistics() })
         self.flight = flight
         self.router = router

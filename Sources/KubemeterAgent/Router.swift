@@ -8,6 +8,9 @@ struct Router: Sendable {
     let renderer: ResourceMetricsRenderer
     /// cAdvisor's `id` label is the cgroup path below this mount.
     var cadvisor = CadvisorMetricsRenderer()
+    /// `/pods`, and the node's name /stats/summary gives too.
+    var podList = PodListJSONRenderer(nodeName: NodeName.resolve(flag: nil, environment: nil))
+    var nodeName: String { podList.nodeName }
     /// What `/metrics` reports of the collections.
     let health: AgentHealthRecorder
     /// The HTTP server's counters, once the server exists.
@@ -20,7 +23,9 @@ struct Router: Sendable {
         /metrics           kubemeter's own health: collections, errors, vanished cgroups, process
         /top               the node's pods now: CPU, memory, limits, throttling, OOM, PSI, network (text; ?sort= ?namespace= ?pod= ?containers=1 ?wide=1)
         /top.json          the same as data: every pod with its containers, rates computed here (JSON; read by kubectl kubemeter top)
-        /pods              every pod and container the agent sees: UID, QoS, cgroup, container ID, values (JSON)
+        /stats/summary     the kubelet's Summary API, fresh (JSON; ?only_cpu_and_memory=true)
+        /pods              the node's pods as the kubelet's /pods lists them: a v1.PodList of what the node knows (JSON)
+        /snapshot.json     kubemeter's own view: every pod and container, UID, QoS, cgroup, container ID, values (JSON)
         /healthz           200 while the process is up
         /readyz            200 once a collection has succeeded
         """
@@ -53,8 +58,23 @@ struct Router: Sendable {
             return TopEndpoint(flight: flight).top(request)
         case NodeTopJSONRenderer.path:
             return TopEndpoint(flight: flight).topJSON(request)
+        case "/stats/summary":
+            // The kubelet's handler takes only `true`; anything else is the whole summary.
+            let onlyCPUAndMemory = request.queryItems().contains { $0 == ("only_cpu_and_memory", "true") }
+            let renderer = SummaryJSONRenderer(nodeName: nodeName, onlyCPUAndMemory: onlyCPUAndMemory)
+            return flight.withCollection(notStartedBefore: request.arrivalNanoseconds) { published in
+                rendered(published, onlyCPUAndMemory ? "summary-cpu-memory" : "summary", as: Self.json, for: request) {
+                    renderer.render($0)
+                }
+            }
         case "/pods":
-            return TopEndpoint(flight: flight).pods(request)
+            return flight.withCollection(notStartedBefore: request.arrivalNanoseconds) { published in
+                rendered(published, "pods", as: Self.json, for: request) { podList.render($0) }
+            }
+        case "/snapshot.json":
+            return flight.withCollection(notStartedBefore: request.arrivalNanoseconds) { published in
+                rendered(published, "snapshot", as: Self.json, for: request) { SnapshotJSONRenderer().render($0) }
+            }
         case "/healthz":
             return .text(200, "ok")
         case "/readyz":
@@ -69,24 +89,38 @@ struct Router: Sendable {
         }
     }
 
-    /// A rendering of `published`, gzip-encoded when the client accepts it; both made once per
-    /// collection however many scrapes share it.
+    static let json = "application/json"
+
+    /// A Prometheus rendering of `published` (see `rendered`).
     private func metrics(
         _ published: SingleFlightCollector.Published, _ key: String, for request: HTTPRequest,
         _ render: (NodeSnapshot) -> [UInt8]
     ) -> HTTPResponse {
+        rendered(published, key, as: PrometheusTextWriter.contentType, for: request, render)
+    }
+
+    /// A rendering of `published`, gzip-encoded when the client accepts it; both made once per
+    /// collection however many scrapes share it.
+    private func rendered(
+        _ published: SingleFlightCollector.Published, _ key: String, as contentType: String, for request: HTTPRequest,
+        _ render: (NodeSnapshot) -> [UInt8]
+    ) -> HTTPResponse {
         let plain = published.rendering(key, render)
-        guard Gzip.isAccepted(by: request.headers["Accept-Encoding"]) else { return metrics(plain) }
+        guard Gzip.isAccepted(by: request.headers["Accept-Encoding"]) else { return body(plain, contentType) }
         let compressed = published.rendering(key + ".gz") { _ in Gzip.compress(plain) ?? [] }
-        var response = metrics(compressed.isEmpty ? plain : compressed)
+        var response = body(compressed.isEmpty ? plain : compressed, contentType)
         response.headers.add(name: "Vary", value: "Accept-Encoding")
         if !compressed.isEmpty { response.headers.add(name: "Content-Encoding", value: "gzip") }
         return response
     }
 
     private func metrics(_ body: [UInt8]) -> HTTPResponse {
+        self.body(body, PrometheusTextWriter.contentType)
+    }
+
+    private func body(_ body: [UInt8], _ contentType: String) -> HTTPResponse {
         var headers = HTTPHeaders()
-        headers.add(name: "Content-Type", value: PrometheusTextWriter.contentType)
+        headers.add(name: "Content-Type", value: contentType)
         return HTTPResponse(status: 200, headers: headers, body: body)
     }
 }

@@ -6,9 +6,8 @@ import KubemeterHTTP
 import KubemeterSnapshot
 import KubemeterSync
 
-/// `GET /top`, `GET /top.json` and `GET /pods`: the node as `kubemeter top` shows it (as text, and
-/// as data for the cluster view), and every pod and container the agent sees, all from the same
-/// single-flight collection as `/metrics/resource`.
+/// `GET /top` and `GET /top.json`: the node as `kubemeter top` shows it (as text, and as data for
+/// the cluster view), from the same single-flight collection as `/metrics/resource`.
 struct TopEndpoint: Sendable {
     let flight: SingleFlightCollector
 
@@ -85,14 +84,6 @@ struct TopEndpoint: Sendable {
         let sample = flight.withCollection(notStartedBefore: MonotonicClock.now()) { $0 }
         let reason = held == nil ? "no previous collection" : "previous collection too close or too old"
         return (sample.snapshot, first.snapshot, "a sample taken for this request: \(reason)")
-    }
-
-    func pods(_ request: HTTPRequest) -> HTTPResponse {
-        flight.withCollection(notStartedBefore: request.arrivalNanoseconds) { published in
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Type", value: "application/json")
-            return HTTPResponse(status: 200, headers: headers, body: published.rendering("pods") { PodsJSONRenderer().render($0) })
-        }
     }
 
     private static func isTrue(_ value: String) -> Bool {

@@ -19,6 +19,7 @@ package final class Collector {
     private let listings: ListingCache
     private let discovery: PodDiscovery?
     private let startTimes = StartTimes()
+    private let cpuRates = CPURateTracker()
     private let networks: PodNetworkSampler
     private let procChecksIdentity: Bool
     private let cgroupChecksIdentity: Bool
@@ -118,6 +119,7 @@ package final class Collector {
         timings.node = lap()
 
         var pods: [PodUsage] = []
+        var kubepodsPath: String?
         if let discovery {
             var attempt = collectPods(discovery, scope, &problems, &timings)
             if attempt.sawVanished {
@@ -136,19 +138,24 @@ package final class Collector {
                 problems = retryProblems
             }
             pods = attempt.pods
+            kubepodsPath = attempt.kubepodsPath
         }
         var snapshot = NodeSnapshot(
             timestampMilliseconds: timestamp, node: node.usage, pods: pods,
             scrapeFailed: !node.succeeded, problems: problems)
+        if scope == .full, let cgroupPath = paths.cgroupPath {
+            snapshot.systemContainers = systemContainers(cgroupRoot: cgroupPath, kubepodsPath: kubepodsPath, &snapshot.problems)
+        }
         snapshot.timings = timings
         snapshot.scope = scope
+        cpuRates.annotate(&snapshot)
         failureLog.log(problems, to: logger, now: MonotonicClock.seconds())
         return snapshot
     }
 
     private func collectPods(
         _ discovery: PodDiscovery, _ scope: CollectionScope, _ problems: inout CollectionProblems, _ timings: inout CollectionTimings
-    ) -> (pods: [PodUsage], sawVanished: Bool) {
+    ) -> (pods: [PodUsage], kubepodsPath: String?, sawVanished: Bool) {
         var start = MonotonicClock.seconds()
         let report = discovery.discover()
         timings.discovery += MonotonicClock.seconds() - start
@@ -165,7 +172,7 @@ package final class Collector {
         for pod in report.pods {
             if let usage = collect(pod, sampler, scope, &problems) { pods.append(usage) }
         }
-        return (pods, problems.vanishedCgroups > vanishedBefore || report.vanishedEntries > 0)
+        return (pods, report.kubepodsPath, problems.vanishedCgroups > vanishedBefore || report.vanishedEntries > 0)
     }
 
     private func collect(
@@ -193,6 +200,7 @@ package final class Collector {
         var usage = PodUsage(
             namespace: pod.namespace, name: pod.name, uid: pod.uid, qosClass: pod.qos.rawValue,
             cgroupPath: pod.cgroupPath, sample: podSample, containers: containers)
+        usage.startTimeSeconds = startTimes.startTime(of: pod.cgroupPath)
         if scope == .full {
             let network = networks.sample(pod)
             usage.network = network.interfaces
@@ -200,6 +208,39 @@ package final class Collector {
             for error in network.unreadable { problems.unreadable(error, in: .cgroups) }
         }
         return usage
+    }
+
+    /// The units whose cgroups the Summary API reports as the kubelet's and the runtime's, tried in
+    /// order: systemd puts each service in `system.slice/<unit>` (the kubelet's own
+    /// `--kubelet-cgroups` and `--runtime-cgroups` name these on systemd nodes).
+    static let kubeletCgroups = ["system.slice/kubelet.service"]
+    static let runtimeCgroups = [
+        "system.slice/containerd.service", "system.slice/crio.service", "system.slice/docker.service",
+        "system.slice/cri-docker.service",
+    ]
+
+    /// The kubelet's, the runtime's and the pods' cgroups, those that exist, each read as a pod's
+    /// cgroup is.
+    private func systemContainers(
+        cgroupRoot: String, kubepodsPath: String?, _ problems: inout CollectionProblems
+    ) -> [SystemContainerUsage] {
+        let sampler = CgroupSampler(files: files, checksIdentity: cgroupChecksIdentity)
+        var found: [SystemContainerUsage] = []
+        let candidates: [(SystemContainerUsage.Role, [String])] = [
+            (.kubelet, Self.kubeletCgroups.map { Path.join(cgroupRoot, $0) }),
+            (.runtime, Self.runtimeCgroups.map { Path.join(cgroupRoot, $0) }),
+            (.pods, kubepodsPath.map { [$0] } ?? []),
+        ]
+        for (role, paths) in candidates {
+            for path in paths where access(path, F_OK) == 0 {
+                guard case .sampled(let sample, let unreadable) = sampler.sample(path, scope: .full) else { continue }
+                for error in unreadable { problems.unreadable(error, in: .cgroups) }
+                found.append(SystemContainerUsage(
+                    role: role, cgroupPath: path, sample: sample, startTimeSeconds: startTimes.startTime(of: path)))
+                break
+            }
+        }
+        return found
     }
 
     /// Raises the soft RLIMIT_NOFILE to the hard limit and returns the limit now in force (the

@@ -8,7 +8,8 @@ import KubemeterHostFiles
 /// `kubemeter_feature_enabled{feature}` 0 on `/metrics`): never a silently missing series.
 package struct Features: Sendable, Equatable {
     package struct Feature: Sendable, Equatable {
-        /// The `feature` label: `pod_metrics`, `container_names`, `pod_network`, `pressure`.
+        /// The `feature` label: `pod_metrics`, `container_names`, `pod_network`, `pressure`,
+        /// `node_filesystem`, `image_filesystem`.
         package var name: String
         package var enabled: Bool
         /// How it is read when enabled; what is missing and why when not.
@@ -66,6 +67,20 @@ package struct Features: Sendable, Equatable {
         } else {
             all.append(Feature(name: "pressure", enabled: false, detail:
                 "no readable \(pressureFiles.joined(separator: " or ")): the kernel has no PSI (CONFIG_PSI, psi=1)"))
+        }
+
+        // The Summary API's node `fs` and `runtime.imageFs`: statfs of directories a DaemonSet
+        // has only when it mounts them (deploy/kubernetes mounts both read-only).
+        switch FileSystemCapacity.of(paths.kubeletRootPath) {
+        case .success: all.append(Feature(name: "node_filesystem", enabled: true, detail: "statfs \(paths.kubeletRootPath)"))
+        case .failure(let error): all.append(Feature(name: "node_filesystem", enabled: false, detail:
+            "cannot statfs the kubelet's root directory (\(error)): /stats/summary has no node fs"))
+        }
+        if let root = paths.runtimeRootPaths.first(where: { access($0, F_OK) == 0 }) {
+            all.append(Feature(name: "image_filesystem", enabled: true, detail: "statfs \(root)"))
+        } else {
+            all.append(Feature(name: "image_filesystem", enabled: false, detail:
+                "none of \(paths.runtimeRootPaths.joined(separator: ", ")) exists: /stats/summary has no runtime.imageFs"))
         }
         return Features(all: all)
     }

@@ -23,22 +23,47 @@ package struct HostPaths: Sendable, Equatable {
     package var cgroupTree: CgroupTree
     package var podLogPath: String
     package var containerLogPath: String
+    /// The kubelet's root directory (its `--root-dir`): the Summary API's node `fs` is the file
+    /// system it is on (pkg/kubelet/stats `RootFsStats`). Only `statfs` is called on it.
+    package var kubeletRootPath: String
+    /// The container runtimes' state directories, in the order tried: the first that exists is
+    /// on the image file system (`runtime.imageFs`). Only `statfs` is called on them.
+    package var runtimeRootPaths: [String]
 
     package init(
         procPath: String, cgroupPath: String?, cgroupTree: CgroupTree, podLogPath: String,
-        containerLogPath: String
+        containerLogPath: String, kubeletRootPath: String = "/var/lib/kubelet",
+        runtimeRootPaths: [String] = HostPaths.runtimeRoots(under: "/")
     ) {
         self.procPath = procPath
         self.cgroupPath = cgroupPath
         self.cgroupTree = cgroupTree
         self.podLogPath = podLogPath
         self.containerLogPath = containerLogPath
+        self.kubeletRootPath = kubeletRootPath
+        self.runtimeRootPaths = runtimeRootPaths
     }
 
-    /// Applies `--host-root` to the four default paths, then each explicit override.
+    /// The runtime whose state directory is the first of `runtimeRootPaths` that exists
+    /// (`containerd`, `crio`, `docker`): the one of containers the cgroupfs driver names by bare ID.
+    package var installedRuntime: String? {
+        guard let root = runtimeRootPaths.first(where: Self.fileExists) else { return nil }
+        if root.hasSuffix("containerd") { return "containerd" }
+        if root.hasSuffix("containers/storage") { return "crio" }
+        if root.hasSuffix("docker") { return "docker" }
+        return nil
+    }
+
+    /// containerd's root, CRI-O's (containers/storage), Docker's: where each keeps its images.
+    package static func runtimeRoots(under hostRoot: String) -> [String] {
+        ["var/lib/containerd", "var/lib/containers/storage", "var/lib/docker"].map { Path.join(hostRoot, $0) }
+    }
+
+    /// Applies `--host-root` to the default paths, then each explicit override.
     package static func resolve(
         hostRoot: String = "/", procPath: String? = nil, cgroupPath: String? = nil,
-        podLogPath: String? = nil, containerLogPath: String? = nil
+        podLogPath: String? = nil, containerLogPath: String? = nil, kubeletRootPath: String? = nil,
+        imageFileSystemPath: String? = nil
     ) -> HostPaths {
         let (cgroup, tree): (String?, CgroupTree)
         if let cgroupPath {
@@ -59,7 +84,9 @@ package struct HostPaths: Sendable, Equatable {
             cgroupPath: cgroup,
             cgroupTree: tree,
             podLogPath: podLogPath ?? Path.join(hostRoot, "var/log/pods"),
-            containerLogPath: containerLogPath ?? Path.join(hostRoot, "var/log/containers")
+            containerLogPath: containerLogPath ?? Path.join(hostRoot, "var/log/containers"),
+            kubeletRootPath: kubeletRootPath ?? Path.join(hostRoot, "var/lib/kubelet"),
+            runtimeRootPaths: imageFileSystemPath.map { [$0] } ?? runtimeRoots(under: hostRoot)
         )
     }
 

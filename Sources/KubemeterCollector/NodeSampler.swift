@@ -65,6 +65,7 @@ struct NodeSampler {
             // init's, the host's.
             usage.procStat = procStat
             usage.meminfo = meminfo
+            usage.rootMemoryStat = rootMemory
             usage.netDev = value(.initNetDev, of: proc, NetDev.parse) ?? value(.ownNetDev, of: proc, NetDev.parse)
             // The root cgroup's pressure files are the system-wide PSI (the same numbers as
             // /proc/pressure/*, kernel/sched/psi.c); /proc/pressure where no cgroup v2 tree is
@@ -72,9 +73,27 @@ struct NodeSampler {
             usage.cpuPressure = value(.cpuPressure, of: root, Pressure.parse) ?? value(.cpuPressure, of: proc, Pressure.parse)
             usage.memoryPressure = value(.memoryPressure, of: root, Pressure.parse) ?? value(.memoryPressure, of: proc, Pressure.parse)
             usage.ioPressure = value(.ioPressure, of: root, Pressure.parse) ?? value(.ioPressure, of: proc, Pressure.parse)
+            // The Summary API's rlimit: the lower of the two system-wide task limits, and every
+            // task (pkg/kubelet/stats/pidlimit pidlimit_linux.go `Stats`).
+            let limits = [value(.pidMax, of: proc, CgroupValue.parse), value(.threadsMax, of: proc, CgroupValue.parse)]
+            usage.processIDLimit = limits.compactMap { $0?.value }.min()
+            usage.processCount = value(.loadavg, of: proc, LoadAverage.parse)?.tasks
+            usage.rootFileSystem = capacity(of: paths.kubeletRootPath, &unreadable)
+            if let runtimeRoot = paths.runtimeRootPaths.first(where: { access($0, F_OK) == 0 }) {
+                usage.imageFileSystem = capacity(of: runtimeRoot, &unreadable)
+            }
         }
         let succeeded = usage.cpuUsageSeconds != nil || usage.memoryWorkingSetBytes != nil
         return Result(usage: usage, unreadable: unreadable, succeeded: succeeded)
+    }
+}
+
+/// `statfs` of `path`: absent is a posture without the mount (said once, by `Features`).
+private func capacity(of path: String, _ unreadable: inout [HostFileError]) -> FileSystemCapacity? {
+    switch FileSystemCapacity.of(path) {
+    case .success(let capacity): return capacity
+    case .failure(.notFound): return nil
+    case .failure(let error): unreadable.append(error); return nil
     }
 }
 
@@ -86,9 +105,13 @@ enum ProcFile: Int, KeptFileSet {
     /// The agent's own (`self/net/dev`), where init's is not readable.
     case ownNetDev
     case cpuPressure, memoryPressure, ioPressure
+    case loadavg, pidMax, threadsMax
 
     var fileName: String {
         switch self {
+        case .loadavg: "loadavg"
+        case .pidMax: "sys/kernel/pid_max"
+        case .threadsMax: "sys/kernel/threads-max"
         case .stat: "stat"
         case .meminfo: "meminfo"
         case .initNetDev: "1/net/dev"

@@ -56,6 +56,11 @@ package struct JSONWriter {
     package mutating func field(_ name: String, _ number: Double?) { key(name); value(number) }
     package mutating func field(_ name: String, _ flag: Bool?) { key(name); value(flag) }
 
+    /// A field left out when its value is nil, as Go's `omitempty` leaves out a nil pointer.
+    package mutating func omittedIfNil(_ name: String, _ number: UInt64?) { if let number { field(name, number) } }
+    package mutating func omittedIfNil(_ name: String, _ number: Int64?) { if let number { field(name, number) } }
+    package mutating func omittedIfNil(_ name: String, _ text: String?) { if let text { field(name, text) } }
+
     private mutating func raw(_ text: String?) {
         separate()
         bytes.append(contentsOf: (text ?? "null").utf8)

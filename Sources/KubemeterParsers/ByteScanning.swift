@@ -22,6 +22,7 @@ enum ASCII {
     static let leftParenthesis: UInt8 = 0x28
     static let rightParenthesis: UInt8 = 0x29
     static let period: UInt8 = 0x2E
+    static let slash: UInt8 = 0x2F
     static let zero: UInt8 = 0x30
     static let colon: UInt8 = 0x3A
     static let equals: UInt8 = 0x3D

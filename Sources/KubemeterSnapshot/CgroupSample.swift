@@ -15,6 +15,9 @@ package struct CgroupSample: Sendable, Equatable {
     package var swapCurrent: UInt64?
     /// `memory.swap.max`.
     package var swapMax: CgroupLimit?
+    /// Cores in use, in billionths, over the window since an earlier collection read this cgroup
+    /// (`CPURateTracker`; the Summary API's `usageNanoCores`); nil on a cgroup's first reading.
+    package var cpuUsageNanoCores: UInt64?
 
     /// The files only /metrics/cadvisor and `kubemeter top` read (the kubelet's endpoint needs
     /// none of them). Held out of line: a sample is copied several times on its way into the
@@ -46,7 +49,8 @@ package struct CgroupSample: Sendable, Equatable {
 extension CgroupSample {
     package static func == (a: CgroupSample, b: CgroupSample) -> Bool {
         a.cpu == b.cpu && a.memoryCurrent == b.memoryCurrent && a.memoryStat == b.memoryStat
-            && a.swapCurrent == b.swapCurrent && a.swapMax == b.swapMax && a.cadvisorValues == b.cadvisorValues
+            && a.swapCurrent == b.swapCurrent && a.swapMax == b.swapMax && a.cpuUsageNanoCores == b.cpuUsageNanoCores
+            && a.cadvisorValues == b.cadvisorValues
     }
 }
 

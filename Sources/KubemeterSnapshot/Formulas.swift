@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 package import KubemeterParsers
 
 /// Every formula the agent applies to the kernel's numbers, once, next to the model they fill,
@@ -60,6 +63,137 @@ package enum Formulas {
     package static func nodeSwapUsageBytes(meminfo m: Meminfo) -> UInt64? {
         guard let total = m.swapTotal, let free = m.swapFree else { return nil }
         return total > free ? total - free : 0
+    }
+
+    /// The Summary API's `usageNanoCores`: Δ`usage_usec` in nanoseconds / Δt in seconds, truncated
+    /// to an integer as the kubelet's `uint64` conversion does (pkg/kubelet/stats
+    /// cri_stats_provider.go `getContainerUsageNanoCores`; cAdvisor's rate in
+    /// cadvisor_stats_provider.go). Nil over no time.
+    package static func usageNanoCores(usageNanoseconds: UInt64, milliseconds: Int64) -> UInt64? {
+        guard milliseconds > 0 else { return nil }
+        return UInt64(Double(usageNanoseconds) / (Double(milliseconds) / 1000))
+    }
+
+    // MARK: The Summary API's (/stats/summary, docs/metrics.md "The Summary API")
+
+    /// `usageCoreNanoSeconds`: `usage_usec` * 1000.
+    package static func nanoseconds(microseconds: UInt64) -> UInt64 {
+        microseconds &* 1_000
+    }
+
+    /// The node's `usageCoreNanoSeconds` from its core-seconds (either source), to the nanosecond.
+    package static func nanoseconds(seconds: Double) -> UInt64 {
+        seconds.isFinite && seconds > 0 ? UInt64((seconds * 1e9).rounded()) : 0
+    }
+
+    /// `availableBytes`: limit - working set (pkg/kubelet/stats helper.go
+    /// `cadvisorInfoToCPUandMemoryStats`, for a limit the kubelet does not take as unlimited),
+    /// floored at 0. The node's limit is its memory capacity (`MemTotal`).
+    package static func availableBytes(limit: UInt64, workingSet: UInt64) -> UInt64 {
+        limit > workingSet ? limit - workingSet : 0
+    }
+
+    /// The node's `usageBytes`: the root's usage as `nodeWorkingSetBytes` takes it (anon + file
+    /// of the root `memory.stat`; MemTotal - MemFree where the tree has no memory controller).
+    package static func nodeMemoryUsageBytes(rootMemoryStat: MemoryStat?, meminfo: Meminfo?) -> UInt64? {
+        if let anon = rootMemoryStat?.anon, let file = rootMemoryStat?.file { return anon &+ file }
+        guard let total = meminfo?.memTotal, let free = meminfo?.memFree, total >= free else { return nil }
+        return total - free
+    }
+
+    // MARK: /pods: resources back from the cgroups
+
+    /// The CPU limit in millicores: `cpu.max` quota * 1000 / period, rounded (the kubelet writes
+    /// quota = milliCPU * period / 1000: pkg/kubelet/cm helpers_linux.go `MilliCPUToQuota`).
+    package static func milliCPULimit(_ cpuMax: CPUMax?) -> UInt64? {
+        guard let cpuMax, let quota = cpuMax.quotaUsec, cpuMax.periodUsec > 0 else { return nil }
+        return (quota * 1_000 + cpuMax.periodUsec / 2) / cpuMax.periodUsec
+    }
+
+    /// How a runtime turned the kubelet's CPU shares into cgroup v2 `cpu.weight`.
+    package enum CPUWeightConversion: String, Sendable, CaseIterable {
+        /// `1 + (shares - 2) * 9999 / 262142` (runc before 1.3.2 and crun before 1.23, through
+        /// opencontainers/cgroups `ConvertCPUSharesToCgroupV2Value`): 1 CPU is weight 39.
+        case linear
+        /// `ceil(10^((log2(shares)^2 + 125 log2(shares)) / 612 - 7/34))` (runc 1.3.2+, crun
+        /// 1.23+): the curve that maps 1024 shares, the v1 default, to weight 100.
+        case quadratic
+
+        package func weight(shares: UInt64) -> UInt64 {
+            guard shares > 0 else { return 0 }
+            switch self {
+            case .linear:
+                return 1 + (max(shares, 2) - 2) * 9_999 / 262_142
+            case .quadratic:
+                if shares <= 2 { return 1 }
+                if shares >= 262_144 { return 10_000 }
+                let l = log2(Double(shares))
+                return UInt64(ceil(pow(10, (l * l + 125 * l) / 612 - 7.0 / 34)))
+            }
+        }
+    }
+
+    /// The kubelet's CPU shares for a request (pkg/kubelet/cm helpers_linux.go
+    /// `MilliCPUToShares`): milliCPU * 1024 / 1000, at least 2, at most 262144.
+    package static func shares(milliCPU: UInt64) -> UInt64 {
+        min(max(milliCPU * 1_024 / 1_000, 2), 262_144)
+    }
+
+    /// The CPU request in millicores that gave `weight`: of every request that the kubelet and
+    /// the runtime turn into this weight, the roundest (a multiple of 1000, else 500, 250, 100,
+    /// ...), since a weight step spans up to 25 millicores. Nil for weight 1, the weight of no
+    /// request at all (2 shares), and for a weight no request gives.
+    package static func milliCPURequest(weight: UInt64, conversion: CPUWeightConversion) -> UInt64? {
+        guard weight > 1, weight <= 10_000 else { return nil }
+        func weightOf(_ milli: UInt64) -> UInt64 { conversion.weight(shares: shares(milliCPU: milli)) }
+        // The first request whose weight reaches `weight`, and the first past it (both searches
+        // over a non-decreasing function).
+        func first(_ reaches: (UInt64) -> Bool) -> UInt64 {
+            var low: UInt64 = 0
+            var high: UInt64 = 262_144_000 / 1_024 + 1
+            while low < high {
+                let middle = (low + high) / 2
+                if reaches(weightOf(middle)) { high = middle } else { low = middle + 1 }
+            }
+            return low
+        }
+        let lowest = first { $0 >= weight }
+        let pastHighest = first { $0 > weight }
+        guard lowest < pastHighest else { return nil }
+        for step: UInt64 in [1_000, 500, 250, 100, 50, 25, 10, 5] {
+            let candidate = (lowest + step - 1) / step * step
+            if candidate < pastHighest { return candidate }
+        }
+        return lowest
+    }
+
+    /// The kubelet's own `cpu.weight` for a pod cgroup from its shares (pkg/kubelet/cm
+    /// cgroup_manager_linux.go `getCPUWeight`): the linear formula, whatever the runtime uses.
+    package static func kubeletWeight(shares: UInt64) -> UInt64 {
+        shares >= 262_144 ? 10_000 : CPUWeightConversion.linear.weight(shares: shares)
+    }
+
+    /// Which conversion the runtime used on this node, told by the pods: the kubelet writes each
+    /// pod cgroup's weight from the sum of its containers' requests by the linear formula, the
+    /// runtime each container's by its own. The conversion whose inverse of the containers'
+    /// weights, summed and converted back the kubelet's way, gives the pod's weight (to one step)
+    /// in more pods; nil when no pod has a request (nothing to tell, and nothing to convert).
+    package static func weightConversion(of pods: [PodUsage]) -> CPUWeightConversion? {
+        var agreeing: [CPUWeightConversion: Int] = [:]
+        for pod in pods {
+            guard let podWeight = pod.sample.cpuWeight, podWeight > 1 else { continue }
+            let weights = pod.containers.compactMap(\.sample.cpuWeight)
+            guard weights.count == pod.containers.count, weights.contains(where: { $0 > 1 }) else { continue }
+            for conversion in CPUWeightConversion.allCases {
+                let total = weights.reduce(UInt64(0)) { $0 + (milliCPURequest(weight: $1, conversion: conversion) ?? 0) }
+                let predicted = kubeletWeight(shares: shares(milliCPU: total))
+                if max(predicted, podWeight) - min(predicted, podWeight) <= 1 { agreeing[conversion, default: 0] += 1 }
+            }
+        }
+        let linear = agreeing[.linear] ?? 0
+        let quadratic = agreeing[.quadratic] ?? 0
+        if linear == 0 && quadratic == 0 { return nil }
+        return quadratic > linear ? .quadratic : .linear
     }
 
     // MARK: cAdvisor's (/metrics/cadvisor)

@@ -16,6 +16,9 @@ package struct NodeSnapshot: Sendable {
     package var timings = CollectionTimings()
     /// What was read: a `.resource` snapshot lacks the values only /metrics/cadvisor and top use.
     package var scope: CollectionScope = .full
+    /// The kubelet's, the runtime's and the pods' cgroups (the Summary API's `systemContainers`),
+    /// those found; read by `.full` collections only.
+    package var systemContainers: [SystemContainerUsage] = []
 
     package init(
         timestampMilliseconds: Int64, node: NodeUsage, pods: [PodUsage], scrapeFailed: Bool = false,
@@ -67,12 +70,23 @@ package struct NodeUsage: Sendable, Equatable {
     package var procStat: ProcStat?
     /// `/proc/meminfo`.
     package var meminfo: Meminfo?
+    /// The root cgroup's `memory.stat` (the Summary API's node rss and page faults).
+    package var rootMemoryStat: MemoryStat?
     /// `/proc/net/dev` of the host's network namespace.
     package var netDev: NetDev?
     /// Node pressure: the root cgroup's `*.pressure`, or `/proc/pressure/*`.
     package var cpuPressure: Pressure?
     package var memoryPressure: Pressure?
     package var ioPressure: Pressure?
+    /// Cores in use, in billionths, over the window since an earlier collection (`CPURateTracker`).
+    package var cpuUsageNanoCores: UInt64?
+    /// `statfs` of the kubelet's root directory (the Summary API's node `fs`).
+    package var rootFileSystem: FileSystemCapacity?
+    /// `statfs` of the container runtime's image directory (the Summary API's `runtime.imageFs`).
+    package var imageFileSystem: FileSystemCapacity?
+    /// Process IDs the kernel can hand out, and tasks that exist (the Summary API's `rlimit`).
+    package var processIDLimit: UInt64?
+    package var processCount: UInt64?
 
     package init(
         cpuUsageSeconds: Double? = nil, cpuSource: NodeValueSource? = nil,
@@ -102,6 +116,9 @@ package struct PodUsage: Sendable, Equatable {
     package var network: [NetDevInterface]?
     /// True when the pod shares the node's network namespace.
     package var hostNetwork: Bool?
+    /// Seconds since the Unix epoch: when the pod's cgroup was made (the kubelet makes it just
+    /// before the sandbox); see docs/metrics.md.
+    package var startTimeSeconds: Double?
 
     package init(
         namespace: String, name: String, uid: String, qosClass: String, cgroupPath: String,
@@ -134,6 +151,27 @@ package struct ContainerUsage: Sendable, Equatable {
         self.name = name
         self.id = id
         self.runtime = runtime
+        self.cgroupPath = cgroupPath
+        self.sample = sample
+        self.startTimeSeconds = startTimeSeconds
+    }
+}
+
+/// A cgroup of the node's own that the Summary API reports beside the pods.
+package struct SystemContainerUsage: Sendable, Equatable {
+    /// The Summary API's names (k8s.io/kubelet stats/v1alpha1 `SystemContainerKubelet`, ...).
+    package enum Role: String, Sendable, CaseIterable {
+        case kubelet, runtime, pods
+    }
+
+    package var role: Role
+    package var cgroupPath: String
+    package var sample: CgroupSample
+    /// Seconds since the Unix epoch: the cgroup directory's creation, as for containers.
+    package var startTimeSeconds: Double?
+
+    package init(role: Role, cgroupPath: String, sample: CgroupSample, startTimeSeconds: Double?) {
+        self.role = role
         self.cgroupPath = cgroupPath
         self.sample = sample
         self.startTimeSeconds = startTimeSeconds

@@ -54,3 +54,23 @@ package enum WallClock {
         return now
     }
 }
+
+/// RFC 3339 in UTC: the one formatter of wall-clock times that leave the process (log records,
+/// the Summary API's and PodList's times).
+package enum RFC3339 {
+    /// `2026-11-24T12:33:16Z`, as Go's `metav1.Time` writes a time (whole seconds); with
+    /// `milliseconds`, `2026-11-24T12:33:16.042Z`.
+    package static func format(seconds: Int, milliseconds: Int? = nil) -> String {
+        var time = time_t(seconds)
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        func pad(_ value: Int32, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let head = "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))"
+        guard let milliseconds else { return head + "Z" }
+        return head + "." + pad(Int32(milliseconds), 3) + "Z"
+    }
+}

@@ -64,16 +64,7 @@ package enum LogTimestamp {
     }
 
     package static func format(seconds: Int, nanoseconds: Int) -> String {
-        var time = time_t(seconds)
-        var parts = tm()
-        gmtime_r(&time, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
-            + "\(pad(Int32(nanoseconds / 1_000_000), 3))Z"
+        RFC3339.format(seconds: seconds, milliseconds: nanoseconds / 1_000_000)
     }
 }
 

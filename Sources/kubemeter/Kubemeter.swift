@@ -61,6 +61,21 @@ struct HostOptions: ParsableArguments {
     @Option(help: ArgumentHelp("The kubepods cgroup relative to the cgroup mount (e.g. kubepods.slice). Default: found by searching.", valueName: "path"))
     var kubepodsPath: String?
 
+    @Option(help: ArgumentHelp("The kubelet's root directory: the Summary API's node fs is its file system (statfs only). Default: <host-root>/var/lib/kubelet.", valueName: "dir"))
+    var kubeletRootDir: String?
+
+    @Option(help: ArgumentHelp("""
+        A directory on the runtime's image file system (statfs only). Default: the first of \
+        <host-root>/var/lib/containerd, /var/lib/containers/storage, /var/lib/docker that exists.
+        """, valueName: "dir"))
+    var imageFsPath: String?
+
+    @Option(help: ArgumentHelp("""
+        The node's name in /stats/summary and /pods. Default: $NODE_NAME (the DaemonSet sets it \
+        from spec.nodeName), else the host name in lower case (the kubelet's default).
+        """, valueName: "name"))
+    var nodeName: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -72,7 +87,22 @@ struct HostOptions: ParsableArguments {
 
     var paths: HostPaths {
         HostPaths.resolve(hostRoot: hostRoot, procPath: procPath, cgroupPath: cgroupPath,
-                          podLogPath: podLogPath, containerLogPath: containerLogPath)
+                          podLogPath: podLogPath, containerLogPath: containerLogPath,
+                          kubeletRootPath: kubeletRootDir, imageFileSystemPath: imageFsPath)
+    }
+
+    @Option(help: ArgumentHelp("""
+        How the runtime turned CPU shares into cpu.weight, for /pods' CPU requests: linear (runc before \
+        1.3.2, crun before 1.23), quadratic (later ones), or auto: told from the pods' own cgroups.
+        """, valueName: "formula"))
+    var cpuWeightConversion: CPUWeightConversionSetting = .auto
+
+    var podListRenderer: PodListJSONRenderer {
+        PodListJSONRenderer(nodeName: resolvedNodeName, cgroupfsRuntime: paths.installedRuntime, weightConversion: cpuWeightConversion)
+    }
+
+    var resolvedNodeName: String {
+        NodeName.resolve(flag: nodeName, environment: getenv("NODE_NAME").map { String(cString: $0) })
     }
 
     func makeLogger() -> Logger {
@@ -85,6 +115,7 @@ struct HostOptions: ParsableArguments {
 
 extension Logger.Level: @retroactive ExpressibleByArgument {}
 extension LogFormat: ExpressibleByArgument {}
+extension CPUWeightConversionSetting: ExpressibleByArgument {}
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the agent: serve /metrics/resource over HTTP.")
@@ -125,7 +156,7 @@ struct Serve: ParsableCommand {
         let agent: Agent
         do {
             agent = try Agent(
-                configuration: AgentConfiguration(paths: host.paths, kubepodsPath: host.kubepodsPath,
+                configuration: AgentConfiguration(paths: host.paths, podList: host.podListRenderer, kubepodsPath: host.kubepodsPath,
                                                   sampleTimestamps: sampleTimestamps, http: http,
                                                   listeningSocket: passed,
                                                   shutdownGracePeriodSeconds: shutdownGracePeriod),
@@ -164,12 +195,16 @@ struct Snapshot: ParsableCommand {
         abstract: "Collect once and print it to stdout: /metrics/resource (prom), every pod and container (json), or a table.")
 
     enum Format: String, ExpressibleByArgument, CaseIterable {
-        case prom, json, table
+        case prom, json, summary, pods, table
     }
 
     @OptionGroup var host: HostOptions
 
-    @Option(help: "prom: exactly what /metrics/resource serves; json: what /pods serves; table: one collection as `kubemeter top` lays it out (no rates).")
+    @Option(help: """
+        prom: exactly what /metrics/resource serves; json: what /snapshot.json serves; summary: /stats/summary \
+        (without usageNanoCores: one collection has no rate); pods: /pods (a v1.PodList); table: one collection \
+        as `kubemeter top` lays it out (no rates).
+        """)
     var format: Format = .prom
 
     @Flag(help: "Attach the collection time to CPU and memory samples, as the kubelet does (prom).")
@@ -181,7 +216,9 @@ struct Snapshot: ParsableCommand {
         let bytes: [UInt8]
         switch format {
         case .prom: bytes = ResourceMetricsRenderer(sampleTimestamps: sampleTimestamps).render(snapshot)
-        case .json: bytes = PodsJSONRenderer().render(snapshot)
+        case .json: bytes = SnapshotJSONRenderer().render(snapshot)
+        case .summary: bytes = SummaryJSONRenderer(nodeName: host.resolvedNodeName).render(snapshot)
+        case .pods: bytes = host.podListRenderer.render(snapshot)
         case .table:
             bytes = Array(TopTable().render(TopView(current: snapshot, previous: nil, options: TopOptions(sort: .namespace))).utf8)
         }

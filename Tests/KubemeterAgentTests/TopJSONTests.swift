@@ -20,7 +20,7 @@ import Testing
 }
 
 @Test func podsJSONCarriesIdentityAndValues() {
-    let text = String(decoding: PodsJSONRenderer().render(TopFixture.snapshot(step: 1)), as: UTF8.self)
+    let text = String(decoding: SnapshotJSONRenderer().render(TopFixture.snapshot(step: 1)), as: UTF8.self)
     #expect(text.hasPrefix(#"{"timestamp_ms":3000,"scrape_failed":false,"node":{"cpu_usage_seconds":104.0,"#))
     #expect(text.contains(#""namespace":"shop","name":"web-1","uid":"uid-web","qos_class":"burstable","cgroup_path":"/kubepods/web","host_network":false,"cpu_usage_seconds":2.0,"cpu_periods":120,"cpu_throttled_periods":15,"#))
     #expect(text.contains(#""cpu_limit_cores":0.5,"memory_working_set_bytes":209715200,"memory_usage_bytes":314572800,"memory_limit_bytes":419430400,"#))

@@ -1,10 +1,10 @@
 package import KubemeterParsers
 package import KubemeterSnapshot
 
-/// `GET /pods` and `kubemeter snapshot --format json`: every pod and container of one snapshot,
+/// `GET /snapshot.json` and `kubemeter snapshot --format json`: kubemeter's own view, every pod and container of one snapshot,
 /// with identity (UID, QoS class, cgroup path, container ID, runtime) and current values.
 /// Counters are cumulative as read; unknown values are `null`.
-package struct PodsJSONRenderer: Sendable {
+package struct SnapshotJSONRenderer: Sendable {
     package init() {}
 
     package func render(_ snapshot: NodeSnapshot) -> [UInt8] {

@@ -1,0 +1,86 @@
+import KubemeterParsers
+import KubemeterSnapshot
+
+/// Gives every cgroup of a snapshot (and the node) its CPU rate, `usageNanoCores`, over a window
+/// that ends at this collection and starts at an earlier one of the agent's: the Summary API's
+/// field, for every caller.
+///
+/// The kubelet takes the rate between two samples of its own, and its CRI stats provider
+/// computes it against the previous *caller's* sample, so a second reader within the interval
+/// gets 0 (kubernetes#122092). Here the window's start is the newest earlier reading at least
+/// `shortestWindowSeconds` old, kept per cgroup in two slots: any number of readers, at any
+/// rate, each get a rate over at least that window, and none changes what another gets.
+/// Collections of either scope count: both read every `cpu.stat`.
+///
+/// Bounded: two readings a cgroup, and a cgroup not read by a collection is forgotten by it.
+/// Not thread-safe, like the `Collector` that owns it.
+final class CPURateTracker {
+    /// A rate over less than this is mostly the jitter of when each read happened.
+    static let shortestWindowSeconds = 1.0
+
+    private struct Reading {
+        var milliseconds: Int64
+        var usageNanoseconds: UInt64
+    }
+
+    /// The newest reading, and the one before it that is at least the shortest window older.
+    private struct Slots {
+        var newer: Reading
+        var older: Reading?
+    }
+
+    private var slots: [String: Slots] = [:]
+    /// The node's key: no cgroup path is empty.
+    private static let nodeKey = ""
+
+    /// Sets `cpuUsageNanoCores` throughout `snapshot`, and remembers its readings.
+    func annotate(_ snapshot: inout NodeSnapshot) {
+        let now = snapshot.timestampMilliseconds
+        var next: [String: Slots] = [:]
+        next.reserveCapacity(slots.count)
+        func rate(_ key: String, usageNanoseconds: UInt64?) -> UInt64? {
+            guard let usageNanoseconds else { return nil }
+            let current = Reading(milliseconds: now, usageNanoseconds: usageNanoseconds)
+            guard let held = slots[key] else {
+                next[key] = Slots(newer: current, older: nil)
+                return nil
+            }
+            let start = Self.isWindow(from: held.newer, to: current) ? held.newer : held.older
+            // The newer reading moves to the older slot only once it is a window old; until then
+            // the older one stays the start for readers that come soon after.
+            next[key] = Self.isWindow(from: held.newer, to: current)
+                ? Slots(newer: current, older: held.newer) : Slots(newer: held.newer, older: held.older)
+            guard let start, current.usageNanoseconds >= start.usageNanoseconds else { return nil }
+            return Formulas.usageNanoCores(
+                usageNanoseconds: current.usageNanoseconds - start.usageNanoseconds,
+                milliseconds: current.milliseconds - start.milliseconds)
+        }
+        snapshot.node.cpuUsageNanoCores = rate(
+            Self.nodeKey, usageNanoseconds: snapshot.node.cpuUsageSeconds.map { UInt64(($0 * 1e9).rounded()) })
+        func annotate(_ sample: inout CgroupSample, path: String) {
+            sample.cpuUsageNanoCores = rate(path, usageNanoseconds: sample.cpu?.usageUsec.map { $0 &* 1_000 })
+        }
+        for p in snapshot.pods.indices {
+            annotate(&snapshot.pods[p].sample, path: snapshot.pods[p].cgroupPath)
+            for c in snapshot.pods[p].containers.indices {
+                annotate(&snapshot.pods[p].containers[c].sample, path: snapshot.pods[p].containers[c].cgroupPath)
+            }
+        }
+        for s in snapshot.systemContainers.indices {
+            annotate(&snapshot.systemContainers[s].sample, path: snapshot.systemContainers[s].cgroupPath)
+        }
+        // A `.resource` collection reads no system containers: keep theirs for the next `.full`.
+        if snapshot.scope == .resource {
+            for (key, held) in slots where next[key] == nil && systemContainerPaths.contains(key) { next[key] = held }
+        } else {
+            systemContainerPaths = Set(snapshot.systemContainers.map(\.cgroupPath))
+        }
+        slots = next
+    }
+
+    private var systemContainerPaths: Set<String> = []
+
+    private static func isWindow(from start: Reading, to end: Reading) -> Bool {
+        Double(end.milliseconds - start.milliseconds) / 1000 >= shortestWindowSeconds
+    }
+}

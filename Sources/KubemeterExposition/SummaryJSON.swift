@@ -1,0 +1,286 @@
+package import KubemeterParsers
+package import KubemeterSnapshot
+import KubemeterHostFiles
+import KubemeterSync
+
+/// `GET /stats/summary`: the kubelet's Summary API (k8s.io/kubelet/pkg/apis/stats/v1alpha1
+/// `Summary`), field for field: the Go types' JSON names and nesting, a pointer field left out
+/// when the agent has no value for it (`omitempty`), a non-pointer one always written, times as
+/// `metav1.Time` writes them. Every value comes from the snapshot by `Formulas`, as
+/// /metrics/resource's do; docs/metrics.md ("The Summary API") says where each comes from and
+/// which fields the node alone cannot fill.
+package struct SummaryJSONRenderer: Sendable {
+    /// `NodeStats.nodeName`.
+    package var nodeName: String
+    /// `?only_cpu_and_memory=true`: the node's and each pod's and container's `cpu` and `memory`
+    /// (and `swap`), names and start times, as the kubelet's `GetCPUAndMemoryStats` gives them.
+    package var onlyCPUAndMemory = false
+
+    package init(nodeName: String, onlyCPUAndMemory: Bool = false) {
+        self.nodeName = nodeName
+        self.onlyCPUAndMemory = onlyCPUAndMemory
+    }
+
+    /// cAdvisor leaves these interfaces out of a container's and the node's network stats
+    /// (container/libcontainer/handler.go `isIgnoredDevice`: loopback, veth ends, bridges of
+    /// Docker and nerdctl).
+    static let ignoredInterfacePrefixes = ["lo", "veth", "docker", "nerdctl"]
+    /// The interface whose counters `NetworkStats` carries inline (pkg/kubelet/stats helper.go
+    /// `defaultNetworkInterfaceName`).
+    static let defaultInterfaceName = "eth0"
+
+    package func render(_ snapshot: NodeSnapshot) -> [UInt8] {
+        let time = RFC3339.format(seconds: Int(snapshot.timestampMilliseconds / 1000))
+        var json = JSONWriter()
+        json.beginObject()
+        json.key("node")
+        node(snapshot, time, &json)
+        json.key("pods")
+        json.beginArray()
+        for pod in snapshot.pods { self.pod(pod, node: snapshot.node, time, &json) }
+        json.endArray()
+        json.endObject()
+        var bytes = json.bytes
+        bytes.append(0x0A)
+        return bytes
+    }
+
+    // MARK: NodeStats
+
+    private func node(_ snapshot: NodeSnapshot, _ time: String, _ json: inout JSONWriter) {
+        let node = snapshot.node
+        json.beginObject()
+        json.field("nodeName", nodeName)
+        if !snapshot.systemContainers.isEmpty {
+            json.key("systemContainers")
+            json.beginArray()
+            for system in snapshot.systemContainers {
+                json.beginObject()
+                json.field("name", system.role.rawValue)
+                Self.time("startTime", seconds: system.startTimeSeconds, &json)
+                cgroupStats(system.sample, memoryLimit: Formulas.memoryLimitBytes(system.sample.memoryMax), time, &json)
+                json.endObject()
+            }
+            json.endArray()
+        }
+        // The kubelet's is the creation time of cAdvisor's root container: the boot, to the second.
+        Self.time("startTime", seconds: node.procStat?.bootTime.map { Double($0) }, &json)
+        if let usage = node.cpuUsageSeconds {
+            json.key("cpu")
+            json.beginObject()
+            json.field("time", time)
+            json.omittedIfNil("usageNanoCores", node.cpuUsageNanoCores)
+            json.field("usageCoreNanoSeconds", Formulas.nanoseconds(seconds: usage))
+            if !onlyCPUAndMemory { Self.psi(node.cpuPressure, &json) }
+            json.endObject()
+        }
+        if let workingSet = node.memoryWorkingSetBytes {
+            let root = node.rootMemoryStat
+            json.key("memory")
+            json.beginObject()
+            json.field("time", time)
+            if let total = node.meminfo?.memTotal {
+                json.field("availableBytes", Formulas.availableBytes(limit: total, workingSet: workingSet))
+            }
+            json.omittedIfNil("usageBytes", Formulas.nodeMemoryUsageBytes(rootMemoryStat: root, meminfo: node.meminfo))
+            json.field("workingSetBytes", workingSet)
+            json.omittedIfNil("rssBytes", root?.anon)
+            json.omittedIfNil("pageFaults", root?.pgfault)
+            json.omittedIfNil("majorPageFaults", root?.pgmajfault)
+            if !onlyCPUAndMemory { Self.psi(node.memoryPressure, &json) }
+            json.endObject()
+        }
+        guard !onlyCPUAndMemory else {
+            json.endObject()
+            return
+        }
+        if node.ioPressure != nil {
+            json.key("io")
+            json.beginObject()
+            json.field("time", time)
+            Self.psi(node.ioPressure, &json)
+            json.endObject()
+        }
+        if let interfaces = node.netDev?.interfaces {
+            Self.network(interfaces, time, &json)
+        }
+        if let fs = node.rootFileSystem {
+            json.key("fs")
+            Self.fileSystem(fs, time, &json)
+        }
+        if let imageFs = node.imageFileSystem {
+            json.key("runtime")
+            json.beginObject()
+            json.key("imageFs")
+            // The kubelet's imageFs usedBytes is the images' total size (the CRI's ImageFsInfo);
+            // without the runtime's socket only the file system's figures are known.
+            Self.fileSystem(imageFs, time, used: false, &json)
+            json.endObject()
+        }
+        if node.processIDLimit != nil || node.processCount != nil {
+            json.key("rlimit")
+            json.beginObject()
+            json.field("time", time)
+            json.omittedIfNil("maxpid", node.processIDLimit.map { Int64(clamping: $0) })
+            json.omittedIfNil("curproc", node.processCount.map { Int64(clamping: $0) })
+            json.endObject()
+        }
+        if let meminfo = node.meminfo, let total = meminfo.swapTotal, let free = meminfo.swapFree {
+            json.key("swap")
+            json.beginObject()
+            json.field("time", time)
+            json.field("swapAvailableBytes", free)
+            json.field("swapUsageBytes", total > free ? total - free : 0)
+            json.endObject()
+        }
+        json.endObject()
+    }
+
+    // MARK: PodStats and ContainerStats
+
+    private func pod(_ pod: PodUsage, node: NodeUsage, _ time: String, _ json: inout JSONWriter) {
+        json.beginObject()
+        json.key("podRef")
+        json.beginObject()
+        json.field("name", pod.name)
+        json.field("namespace", pod.namespace)
+        json.field("uid", pod.uid)
+        json.endObject()
+        Self.time("startTime", seconds: pod.startTimeSeconds, &json)
+        json.key("containers")
+        json.beginArray()
+        for container in pod.containers {
+            json.beginObject()
+            json.field("name", container.name)
+            Self.time("startTime", seconds: container.startTimeSeconds, &json)
+            cgroupStats(container.sample, memoryLimit: Formulas.memoryLimitBytes(container.sample.memoryMax), time, &json)
+            json.endObject()
+        }
+        json.endArray()
+        cgroupStats(pod.sample, memoryLimit: Formulas.memoryLimitBytes(pod.sample.memoryMax), time, network: {
+            guard !onlyCPUAndMemory else { return }
+            // A hostNetwork pod's sandbox is in the node's namespace: cAdvisor reads the node's
+            // interfaces for it.
+            if let interfaces = pod.hostNetwork == true ? node.netDev?.interfaces : pod.network {
+                Self.network(interfaces, time, &$0)
+            }
+        }, &json)
+        json.endObject()
+    }
+
+    /// `cpu`, `memory`, (`io`, `network`) and `swap` of one cgroup, as fields of the object
+    /// being written; each left out when its file was not read.
+    private func cgroupStats(
+        _ sample: CgroupSample, memoryLimit: UInt64?, _ time: String,
+        network: (inout JSONWriter) -> Void = { _ in }, _ json: inout JSONWriter
+    ) {
+        if let usec = sample.cpu?.usageUsec {
+            json.key("cpu")
+            json.beginObject()
+            json.field("time", time)
+            json.omittedIfNil("usageNanoCores", sample.cpuUsageNanoCores)
+            json.field("usageCoreNanoSeconds", Formulas.nanoseconds(microseconds: usec))
+            if !onlyCPUAndMemory { Self.psi(sample.cpuPressure, &json) }
+            json.endObject()
+        }
+        if let workingSet = sample.memoryWorkingSetBytes {
+            json.key("memory")
+            json.beginObject()
+            json.field("time", time)
+            if let memoryLimit { json.field("availableBytes", Formulas.availableBytes(limit: memoryLimit, workingSet: workingSet)) }
+            json.omittedIfNil("usageBytes", sample.memoryCurrent)
+            json.field("workingSetBytes", workingSet)
+            json.omittedIfNil("rssBytes", sample.memoryStat?.anon)
+            json.omittedIfNil("pageFaults", sample.memoryStat?.pgfault)
+            json.omittedIfNil("majorPageFaults", sample.memoryStat?.pgmajfault)
+            if !onlyCPUAndMemory { Self.psi(sample.memoryPressure, &json) }
+            json.endObject()
+        }
+        if !onlyCPUAndMemory, sample.ioPressure != nil {
+            json.key("io")
+            json.beginObject()
+            json.field("time", time)
+            Self.psi(sample.ioPressure, &json)
+            json.endObject()
+        }
+        network(&json)
+        if let usage = sample.swapCurrent {
+            json.key("swap")
+            json.beginObject()
+            json.field("time", time)
+            if let limit = sample.swapLimitBytes { json.field("swapAvailableBytes", limit > usage ? limit - usage : 0) }
+            json.field("swapUsageBytes", usage)
+            json.endObject()
+        }
+    }
+
+    // MARK: Shared pieces
+
+    /// A `metav1.Time` that is not a pointer: always written, `null` when unknown (Go's zero time).
+    static func time(_ key: String, seconds: Double?, _ json: inout JSONWriter) {
+        json.field(key, seconds.map { RFC3339.format(seconds: Int($0)) })
+    }
+
+    /// `PSIStats`: `full` and `some`, each with `total` (microseconds) and the three averages.
+    static func psi(_ pressure: Pressure?, _ json: inout JSONWriter) {
+        guard let pressure, pressure.some != nil || pressure.full != nil else { return }
+        json.key("psi")
+        json.beginObject()
+        for (name, line) in [("full", pressure.full), ("some", pressure.some)] {
+            json.key(name)
+            json.beginObject()
+            // Kernels before 5.13 write no cpu `full` line: Go's zero PSIData, as the kubelet's
+            // cAdvisor would report it.
+            json.field("total", line?.totalUsec ?? 0)
+            json.field("avg10", line?.avg10 ?? 0)
+            json.field("avg60", line?.avg60 ?? 0)
+            json.field("avg300", line?.avg300 ?? 0)
+            json.endObject()
+        }
+        json.endObject()
+    }
+
+    /// `NetworkStats`: every interface but those cAdvisor ignores, and `eth0`'s counters inline.
+    static func network(_ all: [NetDevInterface], _ time: String, _ json: inout JSONWriter) {
+        let interfaces = all.filter { interface in !ignoredInterfacePrefixes.contains { interface.name.hasPrefix($0) } }
+        json.key("network")
+        json.beginObject()
+        json.field("time", time)
+        let inline = interfaces.first { $0.name == defaultInterfaceName }
+        json.field("name", inline?.name ?? "")
+        if let inline { counters(inline, &json) }
+        if !interfaces.isEmpty {
+            json.key("interfaces")
+            json.beginArray()
+            for interface in interfaces {
+                json.beginObject()
+                json.field("name", interface.name)
+                counters(interface, &json)
+                json.endObject()
+            }
+            json.endArray()
+        }
+        json.endObject()
+    }
+
+    private static func counters(_ interface: NetDevInterface, _ json: inout JSONWriter) {
+        json.field("rxBytes", interface.rxBytes)
+        json.field("rxErrors", interface.rxErrors)
+        json.field("txBytes", interface.txBytes)
+        json.field("txErrors", interface.txErrors)
+    }
+
+    /// `FsStats` from `statfs`, as cAdvisor's `getVfsStats` and the kubelet's `RootFsStats`
+    /// reduce it: used = capacity - free (root's reserve counts as used), inodes used likewise.
+    static func fileSystem(_ fs: FileSystemCapacity, _ time: String, used: Bool = true, _ json: inout JSONWriter) {
+        json.beginObject()
+        json.field("time", time)
+        json.field("availableBytes", fs.availableBytes)
+        json.field("capacityBytes", fs.capacityBytes)
+        if used { json.field("usedBytes", fs.capacityBytes > fs.freeBytes ? fs.capacityBytes - fs.freeBytes : 0) }
+        json.field("inodesFree", fs.inodesFree)
+        json.field("inodes", fs.inodes)
+        json.field("inodesUsed", fs.inodes > fs.inodesFree ? fs.inodes - fs.inodesFree : 0)
+        json.endObject()
+    }
+}
