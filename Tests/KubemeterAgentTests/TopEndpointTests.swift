@@ -49,12 +49,12 @@ private func get(_ router: Router, _ path: String, _ query: String? = nil) -> (I
     #expect(get(router, "/top", "colour=1").0 == 400)
 }
 
-@Test func podsServesTheCollectionAsJSON() {
+@Test func snapshotJSONServesTheCollection() {
     let router = Router(flight: flight(), renderer: ResourceMetricsRenderer(sampleTimestamps: false), health: AgentHealthRecorder(), httpStatistics: { nil })
-    let (status, body) = get(router, "/pods")
+    let (status, body) = get(router, "/snapshot.json")
     #expect(status == 200)
     #expect(body.hasPrefix(#"{"timestamp_ms":1000,"#))
     #expect(body.contains(#""uid":"uid-agent","qos_class":"besteffort""#))
     let (_, index) = get(router, "/")
-    #expect(index.contains("\n/top ") && index.contains("\n/pods "))
+    #expect(index.contains("\n/top ") && index.contains("\n/pods ") && index.contains("\n/stats/summary ") && index.contains("\n/snapshot.json "))
 }

@@ -1,4 +1,4 @@
-"""The agent's views for a person with curl: GET /top (the table), GET /pods (what the agent
+"""The agent's views for a person with curl: GET /top (the table), GET /snapshot.json (what the agent
 thinks is on the node), the index at /, and `kubemeter snapshot` in its three formats."""
 import json
 import os
@@ -27,6 +27,8 @@ def test_index_lists_top_and_pods(node):
     assert status == 200
     assert any(l.startswith("/top ") for l in body.splitlines())
     assert any(l.startswith("/pods ") for l in body.splitlines())
+    assert any(l.startswith("/stats/summary ") for l in body.splitlines())
+    assert any(l.startswith("/snapshot.json ") for l in body.splitlines())
 
 
 def test_top_without_a_usable_previous_collection_samples_and_says_so(node):
@@ -83,10 +85,10 @@ def test_top_query_parameters(node):
     assert a.get("/top?nope=1")[0] == 400
 
 
-def test_pods_json_is_what_the_agent_sees(node):
+def test_snapshot_json_is_what_the_agent_sees(node):
     tree, a = node
     t = truth(tree)
-    status, headers, body = a.get("/pods")
+    status, headers, body = a.get("/snapshot.json")
     assert status == 200 and headers["Content-Type"] == "application/json"
     data = json.loads(body)
     assert data["node"]["memory_working_set_bytes"] == t["node"]["working_set_bytes"]

@@ -9,8 +9,9 @@ Only what differs between two runs is normalised: the collection's wall-clock ti
 interval, and the path to the tree.
 
 Git keeps no mtimes, and a container's start time is the mtime of its cgroup directory (cAdvisor's
-way), so the test serves a copy of the tree whose container directories get back the creation
-times the generator recorded in truth.json; a clean clone then serves what the goldens hold."""
+way), so the test serves a copy of the tree whose cgroup directories get back the creation
+times the generator recorded in truth.json ("created"); a clean clone then serves what the goldens
+hold."""
 import json
 import os
 import re
@@ -27,18 +28,26 @@ UPDATE = os.environ.get("KUBEMETER_UPDATE_GOLDEN") == "1"
 DOCUMENTS = {
     "/metrics/resource": ("metrics_resource.txt", "text"),
     "/metrics/cadvisor": ("metrics_cadvisor.txt", "text"),
+    "/snapshot.json": ("snapshot.json", "json"),
+    "/stats/summary": ("summary.json", "json"),
     "/pods": ("pods.json", "json"),
     "/top.json": ("top.json", "json"),
     "/top": ("top.txt", "text"),
 }
-# Fields whose values are the moment of the request, not the node's state.
-MOMENT_FIELDS = {"timestamp_ms", "interval_seconds"}
+# Fields whose values are the moment of the request, not the node's state: zeroed. The Summary
+# API's `time` is each reading's; `usageNanoCores` a rate over the request's own window (left out
+# by a request less than a second after the first collection); the node's `fs` and `imageFs` are
+# statfs of the disk the checkout is on.
+MOMENT_FIELDS = {"timestamp_ms", "interval_seconds", "time"}
+DROPPED_FIELDS = {"usageNanoCores"}
+MACHINE_OBJECTS = {"fs", "imageFs"}
 
 
 def normalised_json(body, tree):
-    def walk(value):
+    def walk(value, machine=False):
         if isinstance(value, dict):
-            return {k: (0 if k in MOMENT_FIELDS else walk(v)) for k, v in value.items()}
+            return {k: (0 if k in MOMENT_FIELDS or (machine and not isinstance(v, dict)) else walk(v, k in MACHINE_OBJECTS))
+                    for k, v in value.items() if k not in DROPPED_FIELDS}
         if isinstance(value, list):
             return [walk(v) for v in value]
         if isinstance(value, str):
@@ -53,20 +62,18 @@ def normalised_text(body, tree):
 
 
 def tree_with_recorded_start_times(destination):
-    """A copy of the golden tree whose container cgroup directories (and their cgroup.events)
-    carry the start times in truth.json, as the generator set them."""
+    """A copy of the golden tree whose cgroup directories (and their cgroup.events) carry the
+    creation times truth.json records, as the generator set them."""
     shutil.copytree(TREE, destination, symlinks=True)
     with open(os.path.join(TREE, "truth.json")) as f:
         truth = json.load(f)
-    started = {c["id"]: c["start_time_seconds"] for pod in truth["pods"] for c in pod["containers"]}
-    restored = set()
-    for directory, _, _ in os.walk(os.path.join(destination, "sys", "fs", "cgroup")):
-        for container_id, t in started.items():
-            if container_id in os.path.basename(directory):
-                os.utime(os.path.join(directory, "cgroup.events"), (t, t))
-                os.utime(directory, (t, t))
-                restored.add(container_id)
-    assert restored == set(started), f"no cgroup directory for {set(started) - restored}"
+    # Every directory whose creation time the generator set, by path under the tree.
+    created = truth["created"]
+    for relative, t in created.items():
+        os.utime(os.path.join(destination, relative, "cgroup.events"), (t, t))
+        os.utime(os.path.join(destination, relative), (t, t))
+    wanted = {c["id"] for pod in truth["pods"] for c in pod["containers"]}
+    assert all(any(i in path for path in created) for i in wanted), "a container's directory has no recorded time"
     return str(destination)
 
 
@@ -77,7 +84,7 @@ def tree(tmp_path_factory):
 
 @pytest.mark.parametrize("path", list(DOCUMENTS))
 def test_served_document_equals_its_golden(agent, tree, path):
-    a = agent("--host-root", tree)
+    a = agent("--host-root", tree, "--node-name", "golden-node")
     status, _, body = a.get(path)
     assert status == 200
     name, kind = DOCUMENTS[path]

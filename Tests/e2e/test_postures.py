@@ -269,7 +269,7 @@ def test_pod_network_in_every_posture(kubemeter_bin, node, tmp_path, posture):
 
         check({"single": {"eth0": 137}, "double": {"eth0": 29, "net1": 61}, "replaced": {"eth0": 11}})
 
-        pods = {p["name"]: p for p in json.loads(agent.get("/pods")[1])["pods"]}
+        pods = {p["name"]: p for p in json.loads(agent.get("/snapshot.json")[1])["pods"]}
         assert pods["host-network"]["host_network"] is True
         assert pods["host-network"]["network"] is None
         assert pods["single"]["host_network"] is False and pods["double"]["host_network"] is False
