@@ -54,7 +54,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // Renderers: Prometheus text exposition (and later tables and JSON).
-        .target(name: "KubemeterExposition", dependencies: ["KubemeterParsers", "KubemeterSnapshot", "KubemeterSync", "CZlib"], swiftSettings: strict),
+        .target(name: "KubemeterExposition", dependencies: ["KubemeterParsers", "KubemeterHostFiles", "KubemeterSnapshot", "KubemeterSync", "CZlib"], swiftSettings: strict),
         // A Mutex that ThreadSanitizer can follow (shared by the server, systemd and the tests).
         .target(name: "KubemeterSync", swiftSettings: strict),
         // A small HTTP/1.1 server on POSIX sockets (and the response decoder its one client uses).

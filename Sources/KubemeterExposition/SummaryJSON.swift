@@ -125,12 +125,13 @@ package struct SummaryJSONRenderer: Sendable {
             json.omittedIfNil("curproc", node.processCount.map { Int64(clamping: $0) })
             json.endObject()
         }
-        if let meminfo = node.meminfo, let total = meminfo.swapTotal, let free = meminfo.swapFree {
+        if let total = node.meminfo?.swapTotal, let usage = node.swapUsageBytes {
+            // The root's swap limit is the machine's swap (cAdvisor's machine info).
             json.key("swap")
             json.beginObject()
             json.field("time", time)
-            json.field("swapAvailableBytes", free)
-            json.field("swapUsageBytes", total > free ? total - free : 0)
+            json.field("swapAvailableBytes", Formulas.availableBytes(limit: total, workingSet: usage))
+            json.field("swapUsageBytes", usage)
             json.endObject()
         }
         json.endObject()
@@ -208,7 +209,7 @@ package struct SummaryJSONRenderer: Sendable {
             json.key("swap")
             json.beginObject()
             json.field("time", time)
-            if let limit = sample.swapLimitBytes { json.field("swapAvailableBytes", limit > usage ? limit - usage : 0) }
+            if let limit = sample.swapLimitBytes { json.field("swapAvailableBytes", Formulas.availableBytes(limit: limit, workingSet: usage)) }
             json.field("swapUsageBytes", usage)
             json.endObject()
         }
@@ -277,10 +278,10 @@ package struct SummaryJSONRenderer: Sendable {
         json.field("time", time)
         json.field("availableBytes", fs.availableBytes)
         json.field("capacityBytes", fs.capacityBytes)
-        if used { json.field("usedBytes", fs.capacityBytes > fs.freeBytes ? fs.capacityBytes - fs.freeBytes : 0) }
+        if used { json.field("usedBytes", Formulas.usedBytes(fs)) }
         json.field("inodesFree", fs.inodesFree)
         json.field("inodes", fs.inodes)
-        json.field("inodesUsed", fs.inodes > fs.inodesFree ? fs.inodes - fs.inodesFree : 0)
+        json.field("inodesUsed", Formulas.inodesUsed(fs))
         json.endObject()
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+package import KubemeterHostFiles
 package import KubemeterParsers
 
 /// Every formula the agent applies to the kernel's numbers, once, next to the model they fill,
@@ -99,6 +100,17 @@ package enum Formulas {
         if let anon = rootMemoryStat?.anon, let file = rootMemoryStat?.file { return anon &+ file }
         guard let total = meminfo?.memTotal, let free = meminfo?.memFree, total >= free else { return nil }
         return total - free
+    }
+
+    /// A file system's `usedBytes`: capacity - free blocks (root's reserve counts as used, so used
+    /// + available < capacity), as cAdvisor's `getVfsStats` and the kubelet's `RootFsStats`.
+    package static func usedBytes(_ fs: FileSystemCapacity) -> UInt64 {
+        fs.capacityBytes > fs.freeBytes ? fs.capacityBytes - fs.freeBytes : 0
+    }
+
+    /// `inodesUsed`: inodes - free inodes.
+    package static func inodesUsed(_ fs: FileSystemCapacity) -> UInt64 {
+        fs.inodes > fs.inodesFree ? fs.inodes - fs.inodesFree : 0
     }
 
     // MARK: /pods: resources back from the cgroups

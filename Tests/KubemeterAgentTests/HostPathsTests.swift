@@ -18,8 +18,17 @@ import Testing
 }
 
 @Test func eachOverrideWins() {
-    let paths = HostPaths.resolve(hostRoot: "/host/", procPath: "/p", cgroupPath: "/c", podLogPath: "/l", containerLogPath: "/k")
-    #expect(paths == HostPaths(procPath: "/p", cgroupPath: "/c", cgroupTree: .explicit, podLogPath: "/l", containerLogPath: "/k"))
+    let paths = HostPaths.resolve(
+        hostRoot: "/host/", procPath: "/p", cgroupPath: "/c", podLogPath: "/l", containerLogPath: "/k",
+        kubeletRootPath: "/r", imageFileSystemPath: "/i")
+    #expect(paths == HostPaths(procPath: "/p", cgroupPath: "/c", cgroupTree: .explicit, podLogPath: "/l", containerLogPath: "/k",
+                               kubeletRootPath: "/r", runtimeRootPaths: ["/i"]))
+}
+
+@Test func theStateDirectoriesAreUnderTheHostRoot() {
+    let paths = HostPaths.resolve(hostRoot: "/host", cgroupPath: "/c")
+    #expect(paths.kubeletRootPath == "/host/var/lib/kubelet")
+    #expect(paths.runtimeRootPaths == ["/host/var/lib/containerd", "/host/var/lib/containers/storage", "/host/var/lib/docker"])
 }
 
 @Test func unifiedHybridAndV1OnlyAreTold() {
