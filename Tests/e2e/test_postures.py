@@ -22,6 +22,7 @@ import uuid
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import kubelet_schema
 from conftest import free_port
 from test_real_cgroup import cgroup2_mount
 
@@ -276,6 +277,24 @@ def test_pod_network_in_every_posture(kubemeter_bin, node, tmp_path, posture):
         top = [line.split() for line in agent.get("/top?sort=name")[1].splitlines()]
         row = next(r for r in top if len(r) > 1 and r[1] == "host-network")
         assert row[-2:] == ["host", "host"], f"/top says the pod is on the host network: {row}"
+
+        # The Summary API and /pods read the same namespaces, in this posture too.
+        before = {p["name"]: net_dev(p["pid"]) for p in (single, double)}
+        status, body = agent.get("/stats/summary")
+        after = {p["name"]: net_dev(p["pid"]) for p in (single, double)}
+        summary = json.loads(body)
+        assert status == 200 and kubelet_schema.violations(summary, "Summary") == [], posture
+        by_name = {p["podRef"]["name"]: p for p in summary["pods"]}
+        for pod_name, interfaces in (("single", ["eth0"]), ("double", ["eth0", "net1"])):
+            network = by_name[pod_name]["network"]
+            assert [i["name"] for i in network["interfaces"]] == interfaces, (posture, network)
+            assert before[pod_name]["eth0"]["rx_bytes"] <= network["rxBytes"] <= after[pod_name]["eth0"]["rx_bytes"]
+        node_interfaces = [i["name"] for i in summary["node"]["network"].get("interfaces", [])]
+        assert [i["name"] for i in by_name["host-network"]["network"].get("interfaces", [])] == node_interfaces
+        pod_list = json.loads(agent.get("/pods")[1])
+        assert kubelet_schema.violations(pod_list, "PodList") == [], posture
+        host_network = {p["metadata"]["name"]: p["spec"].get("hostNetwork", False) for p in pod_list["items"]}
+        assert host_network == {"single": False, "double": False, "host-network": True, "replaced": False}, posture
 
         # The sandbox is replaced: the next scrape reads the new namespace, nothing of the old.
         node.replace_sandbox(replaced)
