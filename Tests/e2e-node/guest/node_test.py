@@ -728,6 +728,51 @@ def check_cadvisor(tag, text, before, after, pods):
            "oom events = memory.events oom_kill" if not bad else "; ".join(bad))
 
 
+def check_summary(tag, text, before, after, pods):
+    """/stats/summary against the kernel: each running pod's and container's CPU counter, working
+    set and the pod's eth0 bytes within the readings taken just before and just after."""
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        record(f"{tag} summary", False, f"not JSON: {e}")
+        return
+    bad = []
+    node_cpu = doc["node"].get("cpu", {}).get("usageCoreNanoSeconds")
+    if node_cpu is None or not between(node_cpu / 1e9, before["node"]["cpu"], after["node"]["cpu"], 1e-6):
+        bad.append(f"node usageCoreNanoSeconds {node_cpu} not in [{before['node']['cpu']}, {after['node']['cpu']}] s")
+    served = {p["podRef"]["uid"]: p for p in doc["pods"]}
+    checked = 0
+    for pod in running_pods(pods):
+        got = served.get(pod.uid)
+        if got is None:
+            bad.append(f"{pod.name}: no pod in the summary")
+            continue
+        b, a = before["pods"][pod.uid], after["pods"][pod.uid]
+        if not between(got["cpu"]["usageCoreNanoSeconds"] / 1e9, b["cpu"], a["cpu"]):
+            bad.append(f"{pod.name} cpu {got['cpu']['usageCoreNanoSeconds']} not in [{b['cpu']}, {a['cpu']}] s")
+        rx = got.get("network", {}).get("rxBytes")
+        nb, na = before["net"][pod.uid]["eth0"]["rx_bytes"], after["net"][pod.uid]["eth0"]["rx_bytes"]
+        if rx is None or not between(rx, nb, na, 0):
+            bad.append(f"{pod.name} eth0 rxBytes {rx} not in [{nb}, {na}]")
+        containers = {c["name"]: c for c in got["containers"]}
+        for c in pod.containers:
+            gc = containers.get(c.name)
+            cb, ca = before["containers"][c.id], after["containers"][c.id]
+            if gc is None:
+                bad.append(f"{pod.name}/{c.name}: no container in the summary")
+                continue
+            if not between(gc["cpu"]["usageCoreNanoSeconds"] / 1e9, cb["cpu"], ca["cpu"]):
+                bad.append(f"{c.name} cpu {gc['cpu']['usageCoreNanoSeconds']} not in [{cb['cpu']}, {ca['cpu']}] s")
+            ws = gc.get("memory", {}).get("workingSetBytes")
+            lo, hi = min(cb["ws"], ca["ws"]), max(cb["ws"], ca["ws"])
+            if ws is None or not within(ws, lo, hi, (256 * 1024, 0.0)):
+                bad.append(f"{c.name} workingSetBytes {ws} not within 256 KiB of [{lo}, {hi}]")
+            checked += 1
+    record(f"{tag} summary", not bad and checked > 0,
+           f"/stats/summary: node and {checked} containers' CPU, working set and eth0 bytes equal the kernel's"
+           if not bad else "; ".join(bad[:6]))
+
+
 # ---------------------------------------------------------------- phases
 
 def wait_containerd():
@@ -758,6 +803,12 @@ def run_layout(layout, pods):
     check_scrape(tag, text, before, after, pods, layout)
     check_workloads(f"[{driver}]", before, after, pods, layout)
     check_cadvisor(tag, None, before, after, pods)
+    before = readings(layout, pods)
+    summary = sh(AGENT, "snapshot", "--format", "summary", timeout=60).stdout
+    after = readings(layout, pods)
+    with open(os.path.join(OUT, f"summary-{driver}.json"), "w") as f:
+        f.write(summary)
+    check_summary(tag, summary, before, after, pods)
 
 
 def unit_exec_path(unit_text):
@@ -811,6 +862,13 @@ def run_service(layout, pods):
     ccode, cbody = scrape_http(port, "/metrics/cadvisor")
     ca = readings(layout, pods)
     check_cadvisor(tag, cbody if ccode == 200 else None, cb, ca, pods)
+    sb = readings(layout, pods)
+    scode, sbody = scrape_http(port, "/stats/summary")
+    sa = readings(layout, pods)
+    if scode == 200:
+        check_summary(tag, sbody, sb, sa, pods)
+    else:
+        record(f"{tag} summary", False, f"GET :{port}/stats/summary -> {scode}")
     journal = sh("journalctl", "-u", "kubemeter", "--no-pager", "-o", "cat", check=False).stdout.strip().splitlines()
     # The agent's own lines (not systemd's "Starting"/"Started" about the unit).
     own = sh("journalctl", "_SYSTEMD_UNIT=kubemeter.service", "--no-pager", "-o", "cat",
