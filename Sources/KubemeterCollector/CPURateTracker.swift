@@ -10,7 +10,7 @@ import KubemeterSnapshot
 /// gets 0 (kubernetes#122092). Here the window's start is the newest earlier reading at least
 /// `shortestWindowSeconds` old, kept per cgroup in two slots: any number of readers, at any
 /// rate, each get a rate over at least that window, and none changes what another gets.
-/// Collections of either scope count: both read every `cpu.stat`.
+/// Collections of either scope count: both read every `cpu.stat` (system containers' too).
 ///
 /// Bounded: two readings a cgroup, and a cgroup not read by a collection is forgotten by it.
 /// Not thread-safe, like the `Collector` that owns it.
@@ -69,16 +69,8 @@ final class CPURateTracker {
         for s in snapshot.systemContainers.indices {
             annotate(&snapshot.systemContainers[s].sample, path: snapshot.systemContainers[s].cgroupPath)
         }
-        // A `.resource` collection reads no system containers: keep theirs for the next `.full`.
-        if snapshot.scope == .resource {
-            for (key, held) in slots where next[key] == nil && systemContainerPaths.contains(key) { next[key] = held }
-        } else {
-            systemContainerPaths = Set(snapshot.systemContainers.map(\.cgroupPath))
-        }
         slots = next
     }
-
-    private var systemContainerPaths: Set<String> = []
 
     private static func isWindow(from start: Reading, to end: Reading) -> Bool {
         Double(end.milliseconds - start.milliseconds) / 1000 >= shortestWindowSeconds

@@ -143,8 +143,11 @@ package final class Collector {
         var snapshot = NodeSnapshot(
             timestampMilliseconds: timestamp, node: node.usage, pods: pods,
             scrapeFailed: !node.succeeded, problems: problems)
-        if scope == .full, let cgroupPath = paths.cgroupPath {
-            snapshot.systemContainers = systemContainers(cgroupRoot: cgroupPath, kubepodsPath: kubepodsPath, &snapshot.problems)
+        if let cgroupPath = paths.cgroupPath {
+            // Read by every collection (five files each in a `.resource` one), so that their CPU
+            // rate has a start whichever endpoint was scraped before /stats/summary.
+            snapshot.systemContainers = systemContainers(
+                cgroupRoot: cgroupPath, kubepodsPath: kubepodsPath, scope: scope, &snapshot.problems)
         }
         snapshot.timings = timings
         snapshot.scope = scope
@@ -222,7 +225,7 @@ package final class Collector {
     /// The kubelet's, the runtime's and the pods' cgroups, those that exist, each read as a pod's
     /// cgroup is.
     private func systemContainers(
-        cgroupRoot: String, kubepodsPath: String?, _ problems: inout CollectionProblems
+        cgroupRoot: String, kubepodsPath: String?, scope: CollectionScope, _ problems: inout CollectionProblems
     ) -> [SystemContainerUsage] {
         let sampler = CgroupSampler(files: files, checksIdentity: cgroupChecksIdentity)
         var found: [SystemContainerUsage] = []
@@ -233,7 +236,7 @@ package final class Collector {
         ]
         for (role, paths) in candidates {
             for path in paths where access(path, F_OK) == 0 {
-                guard case .sampled(let sample, let unreadable) = sampler.sample(path, scope: .full) else { continue }
+                guard case .sampled(let sample, let unreadable) = sampler.sample(path, scope: scope) else { continue }
                 for error in unreadable { problems.unreadable(error, in: .cgroups) }
                 found.append(SystemContainerUsage(
                     role: role, cgroupPath: path, sample: sample, startTimeSeconds: startTimes.startTime(of: path)))

@@ -17,7 +17,7 @@ package struct NodeSnapshot: Sendable {
     /// What was read: a `.resource` snapshot lacks the values only /metrics/cadvisor and top use.
     package var scope: CollectionScope = .full
     /// The kubelet's, the runtime's and the pods' cgroups (the Summary API's `systemContainers`),
-    /// those found; read by `.full` collections only.
+    /// those found; read by every collection, to its scope.
     package var systemContainers: [SystemContainerUsage] = []
 
     package init(

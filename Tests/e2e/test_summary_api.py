@@ -209,3 +209,49 @@ def test_cpu_requests_come_back_from_either_runtime_formula(agent, tmp_path, wei
             assert got == (None if not milli else f"{milli // 1000}" if milli % 1000 == 0 else f"{milli}m"), tc
             checked += milli is not None
     assert checked >= 3
+
+
+def test_what_each_reader_needs_is_there(agent, fake_node):
+    """The fields the readers in docs/consumers.md take, and the joins they make between
+    /stats/summary and /pods (kubeletstats: metadata.uid and container name; Datadog: a Running
+    pod, a containerID and state.running.startedAt for each container), over gzip as Go's
+    transport asks for it."""
+    import gzip
+    tree = fake_node(pods=5, containers=2)
+    a = agent("--host-root", tree)
+    time.sleep(1.1)
+    status, headers, body = a.get("/stats/summary", headers={"Accept-Encoding": "gzip", "Content-Type": "application/json"})
+    assert status == 200 and headers.get("Content-Encoding") == "gzip"
+    summary = json.loads(gzip.decompress(body))
+    node = summary["node"]
+    # kubeletstats' node metrics; Metricbeat's node and system metricsets.
+    for group, fields in {"cpu": ["usageNanoCores", "usageCoreNanoSeconds"],
+                          "memory": ["availableBytes", "usageBytes", "workingSetBytes", "rssBytes", "pageFaults",
+                                     "majorPageFaults"],
+                          "fs": ["availableBytes", "capacityBytes", "usedBytes", "inodes", "inodesFree", "inodesUsed"],
+                          "network": ["name", "rxBytes", "txBytes", "rxErrors", "txErrors"]}.items():
+        assert all(f in node[group] for f in fields), (group, node[group])
+    assert all(f in node["runtime"]["imageFs"] for f in ["availableBytes", "capacityBytes"])
+    # Datadog's kubernetes.kubelet.* and kubernetes.runtime.*.
+    systems = {s["name"]: s for s in node["systemContainers"]}
+    for name in ("kubelet", "runtime"):
+        assert {"usageNanoCores"} <= set(systems[name]["cpu"]) and {"rssBytes", "usageBytes"} <= set(systems[name]["memory"])
+    pod_list = json.loads(a.get("/pods")[2])
+    items = {p["metadata"]["uid"]: p for p in pod_list["items"]}
+    for pod in summary["pods"]:
+        assert {"name", "namespace", "uid"} <= set(pod["podRef"]) and pod["containers"]
+        assert {"usageNanoCores", "usageCoreNanoSeconds"} <= set(pod["cpu"])
+        assert {"usageBytes", "workingSetBytes", "rssBytes"} <= set(pod["memory"])
+        item = items[pod["podRef"]["uid"]]  # kubeletstats' join
+        assert item["status"]["phase"] == "Running"  # Datadog emits nothing for a pod that is not
+        statuses = {s["name"]: s for s in item["status"]["containerStatuses"]}
+        spec = {c["name"] for c in item["spec"]["containers"]}
+        for c in pod["containers"]:
+            assert {"usageNanoCores", "usageCoreNanoSeconds"} <= set(c["cpu"])
+            assert {"usageBytes", "workingSetBytes"} <= set(c["memory"])
+            assert c["name"] in spec
+            assert statuses[c["name"]]["containerID"].startswith("containerd://")
+            assert statuses[c["name"]]["state"]["running"]["startedAt"]
+    # Readers probe these; Datadog adds ?verbose.
+    assert a.get("/healthz?verbose")[0] == 200
+    assert a.get("/stats/summary?only_cpu_and_memory=true&foo=bar")[0] == 200
