@@ -66,41 +66,20 @@ package struct SummaryJSONRenderer: Sendable {
         // The kubelet's is the creation time of cAdvisor's root container: the boot, to the second.
         Self.time("startTime", seconds: node.procStat?.bootTime.map { Double($0) }, &json)
         if let usage = node.cpuUsageSeconds {
-            json.key("cpu")
-            json.beginObject()
-            json.field("time", time)
-            json.omittedIfNil("usageNanoCores", node.cpuUsageNanoCores)
-            json.field("usageCoreNanoSeconds", Formulas.nanoseconds(seconds: usage))
-            if !onlyCPUAndMemory { Self.psi(node.cpuPressure, &json) }
-            json.endObject()
+            cpuStats(time, nanoCores: node.cpuUsageNanoCores, coreNanoSeconds: Formulas.nanoseconds(seconds: usage),
+                     pressure: node.cpuPressure, &json)
         }
         if let workingSet = node.memoryWorkingSetBytes {
-            let root = node.rootMemoryStat
-            json.key("memory")
-            json.beginObject()
-            json.field("time", time)
-            if let total = node.meminfo?.memTotal {
-                json.field("availableBytes", Formulas.availableBytes(limit: total, workingSet: workingSet))
-            }
-            json.omittedIfNil("usageBytes", Formulas.nodeMemoryUsageBytes(rootMemoryStat: root, meminfo: node.meminfo))
-            json.field("workingSetBytes", workingSet)
-            json.omittedIfNil("rssBytes", root?.anon)
-            json.omittedIfNil("pageFaults", root?.pgfault)
-            json.omittedIfNil("majorPageFaults", root?.pgmajfault)
-            if !onlyCPUAndMemory { Self.psi(node.memoryPressure, &json) }
-            json.endObject()
+            // The root's limit is the machine's memory (cAdvisor's machine info).
+            memoryStats(time, workingSet: workingSet, limit: node.meminfo?.memTotal,
+                        usage: Formulas.nodeMemoryUsageBytes(rootMemoryStat: node.rootMemoryStat, meminfo: node.meminfo),
+                        stat: node.rootMemoryStat, pressure: node.memoryPressure, &json)
         }
         guard !onlyCPUAndMemory else {
             json.endObject()
             return
         }
-        if node.ioPressure != nil {
-            json.key("io")
-            json.beginObject()
-            json.field("time", time)
-            Self.psi(node.ioPressure, &json)
-            json.endObject()
-        }
+        ioStats(time, pressure: node.ioPressure, &json)
         if let interfaces = node.netDev?.interfaces {
             Self.network(interfaces, time, &json)
         }
@@ -125,14 +104,9 @@ package struct SummaryJSONRenderer: Sendable {
             json.omittedIfNil("curproc", node.processCount.map { Int64(clamping: $0) })
             json.endObject()
         }
-        if let total = node.meminfo?.swapTotal, let usage = node.swapUsageBytes {
-            // The root's swap limit is the machine's swap (cAdvisor's machine info).
-            json.key("swap")
-            json.beginObject()
-            json.field("time", time)
-            json.field("swapAvailableBytes", Formulas.availableBytes(limit: total, workingSet: usage))
-            json.field("swapUsageBytes", usage)
-            json.endObject()
+        if let usage = node.swapUsageBytes {
+            // The root's swap limit is the machine's swap.
+            swapStats(time, usage: usage, limit: node.meminfo?.swapTotal, &json)
         }
         json.endObject()
     }
@@ -176,43 +150,67 @@ package struct SummaryJSONRenderer: Sendable {
         network: (inout JSONWriter) -> Void = { _ in }, _ json: inout JSONWriter
     ) {
         if let usec = sample.cpu?.usageUsec {
-            json.key("cpu")
-            json.beginObject()
-            json.field("time", time)
-            json.omittedIfNil("usageNanoCores", sample.cpuUsageNanoCores)
-            json.field("usageCoreNanoSeconds", Formulas.nanoseconds(microseconds: usec))
-            if !onlyCPUAndMemory { Self.psi(sample.cpuPressure, &json) }
-            json.endObject()
+            cpuStats(time, nanoCores: sample.cpuUsageNanoCores, coreNanoSeconds: Formulas.nanoseconds(microseconds: usec),
+                     pressure: sample.cpuPressure, &json)
         }
         if let workingSet = sample.memoryWorkingSetBytes {
-            json.key("memory")
-            json.beginObject()
-            json.field("time", time)
-            if let memoryLimit { json.field("availableBytes", Formulas.availableBytes(limit: memoryLimit, workingSet: workingSet)) }
-            json.omittedIfNil("usageBytes", sample.memoryCurrent)
-            json.field("workingSetBytes", workingSet)
-            json.omittedIfNil("rssBytes", sample.memoryStat?.anon)
-            json.omittedIfNil("pageFaults", sample.memoryStat?.pgfault)
-            json.omittedIfNil("majorPageFaults", sample.memoryStat?.pgmajfault)
-            if !onlyCPUAndMemory { Self.psi(sample.memoryPressure, &json) }
-            json.endObject()
+            memoryStats(time, workingSet: workingSet, limit: memoryLimit, usage: sample.memoryCurrent,
+                        stat: sample.memoryStat, pressure: sample.memoryPressure, &json)
         }
-        if !onlyCPUAndMemory, sample.ioPressure != nil {
-            json.key("io")
-            json.beginObject()
-            json.field("time", time)
-            Self.psi(sample.ioPressure, &json)
-            json.endObject()
-        }
+        if !onlyCPUAndMemory { ioStats(time, pressure: sample.ioPressure, &json) }
         network(&json)
         if let usage = sample.swapCurrent {
-            json.key("swap")
-            json.beginObject()
-            json.field("time", time)
-            if let limit = sample.swapLimitBytes { json.field("swapAvailableBytes", Formulas.availableBytes(limit: limit, workingSet: usage)) }
-            json.field("swapUsageBytes", usage)
-            json.endObject()
+            swapStats(time, usage: usage, limit: sample.swapLimitBytes, &json)
         }
+    }
+
+    /// `CPUStats`; PSI left out of `only_cpu_and_memory`.
+    private func cpuStats(_ time: String, nanoCores: UInt64?, coreNanoSeconds: UInt64, pressure: Pressure?, _ json: inout JSONWriter) {
+        json.key("cpu")
+        json.beginObject()
+        json.field("time", time)
+        json.omittedIfNil("usageNanoCores", nanoCores)
+        json.field("usageCoreNanoSeconds", coreNanoSeconds)
+        if !onlyCPUAndMemory { Self.psi(pressure, &json) }
+        json.endObject()
+    }
+
+    /// `MemoryStats`: `availableBytes` only under a limit; rss and page faults from `memory.stat`.
+    private func memoryStats(
+        _ time: String, workingSet: UInt64, limit: UInt64?, usage: UInt64?, stat: MemoryStat?, pressure: Pressure?,
+        _ json: inout JSONWriter
+    ) {
+        json.key("memory")
+        json.beginObject()
+        json.field("time", time)
+        json.omittedIfNil("availableBytes", limit.map { Formulas.availableBytes(limit: $0, workingSet: workingSet) })
+        json.omittedIfNil("usageBytes", usage)
+        json.field("workingSetBytes", workingSet)
+        json.omittedIfNil("rssBytes", stat?.anon)
+        json.omittedIfNil("pageFaults", stat?.pgfault)
+        json.omittedIfNil("majorPageFaults", stat?.pgmajfault)
+        if !onlyCPUAndMemory { Self.psi(pressure, &json) }
+        json.endObject()
+    }
+
+    /// `IOStats`: only its PSI, so only where the kernel has `io.pressure`.
+    private func ioStats(_ time: String, pressure: Pressure?, _ json: inout JSONWriter) {
+        guard pressure != nil else { return }
+        json.key("io")
+        json.beginObject()
+        json.field("time", time)
+        Self.psi(pressure, &json)
+        json.endObject()
+    }
+
+    /// `SwapStats`: `swapAvailableBytes` only under a limit.
+    private func swapStats(_ time: String, usage: UInt64, limit: UInt64?, _ json: inout JSONWriter) {
+        json.key("swap")
+        json.beginObject()
+        json.field("time", time)
+        json.omittedIfNil("swapAvailableBytes", limit.map { Formulas.availableBytes(limit: $0, workingSet: usage) })
+        json.field("swapUsageBytes", usage)
+        json.endObject()
     }
 
     // MARK: Shared pieces
