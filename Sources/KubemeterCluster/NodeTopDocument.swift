@@ -119,6 +119,7 @@ private struct FieldReader {
         row.memoryLimitBytes = try unsigned(object, "memory_limit_bytes")
         row.throttledPercent = try number(object, "throttled_percent")
         row.oomKills = try unsigned(object, "oom_kills")
+        row.restarts = try unsigned(object, "restarts").map { Int(clamping: $0) }
         row.cpuPressure = try number(object, "cpu_pressure_some_avg10")
         row.memoryPressure = try number(object, "memory_pressure_some_avg10")
         row.ioPressure = try number(object, "io_pressure_some_avg10")

@@ -197,7 +197,7 @@ package final class Collector {
                 containers.append(ContainerUsage(
                     name: container.name, id: container.id, runtime: container.runtime.rawValue,
                     cgroupPath: container.cgroupPath, sample: sample,
-                    startTimeSeconds: startTimes.startTime(of: container.cgroupPath)))
+                    startTimeSeconds: startTimes.startTime(of: container.cgroupPath), restartCount: container.restartCount))
             }
         }
         var usage = PodUsage(

@@ -55,7 +55,10 @@ struct ContainerLogIndex {
 struct ContainerLogTarget: Equatable {
     var pod: PodLogDirectoryName
     var container: String
-    /// `n` of `<n>.log`: the restart count, so the newer of two instances has the larger one.
+    /// `n` of `<n>.log`: the container's restart count when this instance started, as the kubelet
+    /// computed it (kuberuntime_container.go `startContainer`, which passes it to
+    /// `buildContainerLogsPath`); so the newer of two instances has the larger one. Nil when the
+    /// file name is not `<decimal digits>.log`.
     var restartCount: Int?
 
     /// Parses the last three components of `target`; the directory above them (the kubelet's
@@ -69,6 +72,16 @@ struct ContainerLogTarget: Equatable {
         else { return nil }
         self.pod = pod
         self.container = String(components[components.count - 2])
-        self.restartCount = Int(components[components.count - 1].dropLast(".log".utf8.count))
+        self.restartCount = Self.restartCount(ofLogFileNamed: components[components.count - 1])
+    }
+
+    /// `n` of a file named `<n>.log`, `n` in decimal digits only (the kubelet writes it with `%d`
+    /// from a count that is never negative). A rotated `<n>.log.<timestamp>[.gz]` gives nil: a
+    /// link points at its instance's live file, never at a rotated one.
+    static func restartCount(ofLogFileNamed name: Substring) -> Int? {
+        guard name.hasSuffix(".log") else { return nil }
+        let digits = name.dropLast(".log".utf8.count)
+        guard !digits.isEmpty, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        return Int(digits)  // nil past Int.max
     }
 }

@@ -20,6 +20,12 @@ import KubemeterHostFiles
 /// counted as skipped and names nothing: discovery does not guess. Before matching, cut links
 /// that share a container name are read, and only the newest instance (`n`) of each (pod UID,
 /// container) takes part, so a dead instance's short prefix cannot name the sandbox.
+///
+/// Restart counts: every named container's own link is read once (`readlink`; a target already
+/// read for the cut-name rules above is reused, and across discoveries `ListingCache` keeps
+/// them), and `n` of its `<ns>_<pod>_<uid>/<container>/<n>.log` is the count. A target that is
+/// not that very container's `<n>.log` (another pod or UID, another container, no `<n>.log`)
+/// gives no count and is counted in `skippedEntries`; the container keeps its name.
 struct ContainerLogJoin {
     let index: ContainerLogIndex
     let fileSystem: FileSystemAccess
@@ -32,16 +38,25 @@ struct ContainerLogJoin {
         var containerIDs: [String]
     }
 
-    /// Container name by container ID, for the IDs some link names.
-    func containerNames(for pods: [NamedPod], counters: inout DiscoveryCounters) -> [String: String] {
-        var names: [String: String] = [:]
+    /// What a container's link says of it.
+    struct Named: Equatable {
+        var name: String
+        /// `n` of the `<n>.log` its link points at; nil when unknown.
+        var restartCount: Int?
+    }
+
+    /// Name and restart count by container ID, for the IDs some link names.
+    func containers(for pods: [NamedPod], counters: inout DiscoveryCounters) -> [String: Named] {
+        var names: [String: Named] = [:]
         var podsByKey: [ContainerLogIndex.PodKey: [Int]] = [:]
         for (position, pod) in pods.enumerated() {
             podsByKey[ContainerLogIndex.PodKey(namespace: pod.namespace, name: pod.name), default: []].append(position)
             for id in pod.containerIDs {
                 guard let links = index.wholeLinksByID[id] else { continue }
                 if let link = links.first(where: { $0.parsed.pod == pod.name && $0.parsed.namespace == pod.namespace }) {
-                    names[id] = link.parsed.container
+                    names[id] = Named(
+                        name: link.parsed.container,
+                        restartCount: restartCount(readingTargetOf: link, podUID: pod.uid, counters: &counters))
                 } else {
                     counters.skippedEntries += 1  // a link for this ID that names another pod
                 }
@@ -60,6 +75,38 @@ struct ContainerLogJoin {
         return names
     }
 
+    /// The restart count in the target of a whole link, read now (through the file system's
+    /// cache of link targets). A link gone meanwhile is counted as vanished; the name stands.
+    private func restartCount(
+        readingTargetOf link: ContainerLogIndex.Link, podUID: String, counters: inout DiscoveryCounters
+    ) -> Int? {
+        let target: String
+        do {
+            target = try fileSystem.readLink(index.path(of: link))
+        } catch {
+            counters.record(error)
+            return nil
+        }
+        return Self.restartCount(
+            ContainerLogTarget(parsing: target), of: link.parsed, podUID: podUID, container: link.parsed.container,
+            counters: &counters)
+    }
+
+    /// `n` of `target` when it is `<ns>_<pod>_<podUID>/<container>/<n>.log` for the link's own
+    /// namespace and pod; otherwise nil, and the target is counted in `skippedEntries`.
+    static func restartCount(
+        _ target: ContainerLogTarget?, of link: ContainerLogName, podUID: String, container: String,
+        counters: inout DiscoveryCounters
+    ) -> Int? {
+        guard let target, target.pod.namespace == link.namespace, target.pod.name == link.pod,
+              target.pod.uid == podUID, target.container == container, let count = target.restartCount
+        else {
+            counters.skippedEntries += 1
+            return nil
+        }
+        return count
+    }
+
     private struct Candidate {
         var id: String
         var podUID: String
@@ -72,6 +119,8 @@ struct ContainerLogJoin {
         /// From the link's target once read.
         var target: ContainerLogTarget?
         var hasBeenRead = false
+        /// `readlink` failed (counted then): no target to judge.
+        var readFailed = false
 
         /// Matches no ID: for links found dead or superseded.
         mutating func disable() { idPrefix = "\u{0}" }
@@ -79,7 +128,7 @@ struct ContainerLogJoin {
 
     private func resolveTruncated(
         _ links: [ContainerLogIndex.Link], among initialOpen: [Candidate],
-        into names: inout [String: String], counters: inout DiscoveryCounters
+        into names: inout [String: Named], counters: inout DiscoveryCounters
     ) {
         var open = initialOpen
         var pending = links.map { PendingLink(link: $0, container: $0.parsed.container, idPrefix: $0.parsed.idPrefix) }
@@ -109,11 +158,14 @@ struct ContainerLogJoin {
             }
             var assigned = Set<Int>()
             for (candidate, containerNames) in namesByCandidate where containerNames.count == 1 {
-                names[open[candidate].id] = containerNames.first!
                 assigned.insert(candidate)
             }
             if !assigned.isEmpty {
                 let consumed = Set(candidates.indices.filter { candidates[$0].count == 1 && assigned.contains(candidates[$0][0]) })
+                for candidate in assigned {
+                    let links = consumed.filter { candidates[$0][0] == candidate }.sorted()
+                    names[open[candidate].id] = named(open[candidate], by: links.map { pending[$0] }, counters: &counters)
+                }
                 pending = pending.indices.filter { !consumed.contains($0) }.map { pending[$0] }
                 open = open.indices.filter { !assigned.contains($0) }.map { open[$0] }
                 continue
@@ -155,6 +207,26 @@ struct ContainerLogJoin {
         }
     }
 
+    /// The name the links that took `candidate` agree on, and the restart count of the link
+    /// among them whose target says most (read now if none was read: one `readlink`, whose
+    /// result the matching above could not use).
+    private func named(_ candidate: Candidate, by links: [PendingLink], counters: inout DiscoveryCounters) -> Named {
+        var links = links
+        // Several links agree on an ID only after their targets were read (see
+        // `dropSupersededInstances`); the newest instance's is the live one.
+        let read = links.indices.filter { links[$0].target != nil }
+        var chosen = read.max { (links[$0].target?.restartCount ?? -1) < (links[$1].target?.restartCount ?? -1) } ?? 0
+        if links[chosen].target == nil, !links[chosen].hasBeenRead {
+            readTarget(&links[chosen], counters: &counters)
+        }
+        if links[chosen].target == nil, let other = links.indices.first(where: { links[$0].target != nil }) { chosen = other }
+        let link = links[chosen]
+        let count: Int? = link.readFailed
+            ? nil
+            : Self.restartCount(link.target, of: link.link.parsed, podUID: candidate.podUID, container: link.container, counters: &counters)
+        return Named(name: link.container, restartCount: count)
+    }
+
     /// Reads the link's target to learn its pod UID and whole container name. Returns whether
     /// anything was learnt; a vanished link is counted and left to match nothing.
     @discardableResult
@@ -165,6 +237,7 @@ struct ContainerLogJoin {
         do {
             target = try fileSystem.readLink(index.path(of: pending.link))
         } catch {
+            pending.readFailed = true
             counters.record(error)
             if case .vanished = error { pending.disable() }
             return false

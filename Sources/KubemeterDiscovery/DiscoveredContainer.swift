@@ -9,11 +9,16 @@ package struct DiscoveredContainer: Sendable, Equatable {
     package var runtime: ContainerRuntime
     /// Absolute filesystem path of the container's cgroup directory.
     package var cgroupPath: String
+    /// The restart count the kubelet gave this instance: `n` of the `<n>.log` its own
+    /// `/var/log/containers` link points at (docs/metrics.md, `kubemeter_container_restarts_total`).
+    /// Nil when the link could not be read or its target is not that container's `<n>.log`.
+    package var restartCount: Int?
 
-    package init(name: String, id: String, runtime: ContainerRuntime, cgroupPath: String) {
+    package init(name: String, id: String, runtime: ContainerRuntime, cgroupPath: String, restartCount: Int? = nil) {
         self.name = name
         self.id = id
         self.runtime = runtime
         self.cgroupPath = cgroupPath
+        self.restartCount = restartCount
     }
 }

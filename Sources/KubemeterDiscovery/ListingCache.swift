@@ -28,6 +28,12 @@ import Synchronization
 /// same name (a static pod's UID is a hash of its manifest), would show the same inode and link
 /// count through its old fd, and only its times to tell (6.x kernels move them at removal; that is
 /// not promised): such directories, and any past the bound, are checked by path.
+///
+/// It also keeps the target of each `/var/log/containers` link discovery read, by the link's path,
+/// for as long as discoveries keep asking for it: the link's name carries its container's ID and
+/// the kubelet never re-points a link (it makes it once, in kuberuntime_container.go
+/// `startContainer`, and removes it with its container), so a target once read is read for good:
+/// one `readlink` per container instance, ever.
 package final class ListingCache: Sendable {
     typealias Identity = DirectoryIdentity
 
@@ -47,9 +53,13 @@ package final class ListingCache: Sendable {
     private struct State {
         var subdirectories: [String: Cached<FileSystem.Subdirectories>] = [:]
         var entries: [String: Cached<[FileSystem.Entry]>] = [:]
+        /// Link targets by the link's path, with the generation that last asked for each.
+        var linkTargets: [String: (target: String, generation: UInt64)] = [:]
         var generation: UInt64 = 0
         var hits = 0
         var misses = 0
+        var linkTargetsReused = 0
+        var linkTargetsRead = 0
         var openDirectories = 0
 
         mutating func removeAll() {
@@ -60,6 +70,11 @@ package final class ListingCache: Sendable {
         mutating func forget(where matching: (UInt64) -> Bool) {
             subdirectories = subdirectories.filter { keep($0.value, unless: matching) }
             entries = entries.filter { keep($0.value, unless: matching) }
+        }
+
+        /// Drops the link targets `matching` says to.
+        mutating func forgetLinkTargets(where matching: (UInt64) -> Bool) {
+            linkTargets = linkTargets.filter { !matching($0.value.generation) }
         }
 
         private mutating func keep<Listing>(_ cached: Cached<Listing>, unless matching: (UInt64) -> Bool) -> Bool {
@@ -118,7 +133,8 @@ package final class ListingCache: Sendable {
         state.withLock { $0.openDirectories }
     }
 
-    /// Forgets every listing: the next discovery lists every directory again.
+    /// Forgets every listing: the next discovery lists every directory again. Link targets stay:
+    /// a link's target never changes (see above), and a link that went is no longer asked for.
     package func invalidateAll() {
         state.withLock { $0.removeAll() }
     }
@@ -126,6 +142,11 @@ package final class ListingCache: Sendable {
     /// Listings served from the cache and listings read, since the start.
     package var statistics: (hits: Int, misses: Int) {
         state.withLock { ($0.hits, $0.misses) }
+    }
+
+    /// Link targets served from the cache and read with `readlink`, since the start.
+    package var linkTargetStatistics: (reused: Int, read: Int) {
+        state.withLock { ($0.linkTargetsReused, $0.linkTargetsRead) }
     }
 
     /// Whether every directory the last discovery listed is unchanged and trusted, judged by one
@@ -144,13 +165,34 @@ package final class ListingCache: Sendable {
         state.withLock { $0.generation += 1 }
     }
 
-    /// Ends a discovery: listings it did not use are dropped and their fds closed (their
-    /// directories are gone or no longer walked), so the cache never outgrows the node.
+    /// Ends a discovery: listings and link targets it did not use are dropped and their fds
+    /// closed (their directories are gone or no longer walked, their containers gone), so the
+    /// cache never outgrows the node.
     func endDiscovery() {
         state.withLock { state in
             let current = state.generation
             state.forget { $0 != current }
+            state.forgetLinkTargets { $0 != current }
         }
+    }
+
+    /// The target of the link at `path`: kept from an earlier `read` when there was one, else read
+    /// now with `read` and kept. A failed read keeps nothing (the next discovery tries again).
+    func linkTarget(_ path: String, read: () throws(HostFileError) -> String) throws(HostFileError) -> String {
+        let kept = state.withLock { state -> String? in
+            guard var entry = state.linkTargets[path] else { return nil }
+            entry.generation = state.generation
+            state.linkTargets[path] = entry
+            state.linkTargetsReused += 1
+            return entry.target
+        }
+        if let kept { return kept }
+        let target = try read()
+        state.withLock { state in
+            state.linkTargets[path] = (target, state.generation)
+            state.linkTargetsRead += 1
+        }
+        return target
     }
 
     func subdirectories(_ path: String) throws(HostFileError) -> FileSystem.Subdirectories {
@@ -245,11 +287,23 @@ package final class ListingCache: Sendable {
 }
 
 extension FileSystemAccess {
-    /// The live file system, with listings served from `cache` while their directories are unchanged.
+    /// The live file system, with listings served from `cache` while their directories are
+    /// unchanged, and each link read once.
     static func live(cachedBy cache: ListingCache) -> FileSystemAccess {
         FileSystemAccess(
             subdirectories: { path throws(HostFileError) in try cache.subdirectories(path) },
             entries: { path throws(HostFileError) in try cache.entries(path) },
-            readLink: { path throws(HostFileError) in try FileSystem.readLink(path) })
+            readLink: FileSystemAccess.live.readLink
+        ).cachingLinkTargets(in: cache)
+    }
+
+    /// `self`, with each link's target read once through `self` and then served from `cache`.
+    func cachingLinkTargets(in cache: ListingCache) -> FileSystemAccess {
+        let inner = self
+        return FileSystemAccess(
+            subdirectories: inner.subdirectories, entries: inner.entries,
+            readLink: { path throws(HostFileError) in
+                try cache.linkTarget(path) { () throws(HostFileError) in try inner.readLink(path) }
+            })
     }
 }

@@ -7,9 +7,10 @@ import KubemeterHostFiles
 /// One `discover()`: find the kubepods root (configured, or a bounded search), list it, its QoS
 /// levels and each pod cgroup once; list `/var/log/pods` once (UID -> namespace, name) and
 /// `/var/log/containers` once (container ID -> container name); join by UID and by ID with
-/// dictionaries. `readlink` only for cut link names that stay ambiguous. With a `ListingCache`,
-/// a directory is listed again only when it changed (see `ListingCache`); without one, every
-/// call lists everything.
+/// dictionaries; one `readlink` per named container for its restart count (and for cut link names
+/// that stay ambiguous). With a `ListingCache`, a directory is listed again only when it changed
+/// and a link is read once, ever (see `ListingCache`); without one, every call lists and reads
+/// everything.
 package struct PodDiscovery: Sendable {
     package let configuration: DiscoveryConfiguration
 
@@ -87,7 +88,7 @@ package struct PodDiscovery: Sendable {
         }
 
         let containerLogs = ContainerLogIndex(directory: configuration.containerLogDirectory, fileSystem: fileSystem, counters: &counters)
-        let containerNames = ContainerLogJoin(index: containerLogs, fileSystem: fileSystem).containerNames(
+        let joined = ContainerLogJoin(index: containerLogs, fileSystem: fileSystem).containers(
             for: named.map {
                 ContainerLogJoin.NamedPod(
                     namespace: $0.names.namespace, name: $0.names.name, uid: $0.cgroup.uid,
@@ -99,9 +100,10 @@ package struct PodDiscovery: Sendable {
             var containers: [DiscoveredContainer] = []
             var unnamed: [String] = []
             for container in pod.containers {
-                if let name = containerNames[container.id] {
+                if let named = joined[container.id] {
                     containers.append(DiscoveredContainer(
-                        name: name, id: container.id, runtime: container.runtime, cgroupPath: container.path))
+                        name: named.name, id: container.id, runtime: container.runtime, cgroupPath: container.path,
+                        restartCount: named.restartCount))
                 } else {
                     unnamed.append(container.id)
                 }

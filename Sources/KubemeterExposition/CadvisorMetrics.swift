@@ -12,6 +12,8 @@ package import KubemeterSnapshot
 /// from the hierarchy root, as cAdvisor's container name), `name` (the runtime's container ID;
 /// "" for a pod), `namespace`, `pod`. No `image`: only the CRI knows it. A family whose kernel
 /// file a cgroup lacks has no series for that cgroup (never a 0). docs/metrics.md lists each.
+/// One family of ours among them, `kubemeter_container_restarts_total`, on the same labels
+/// (containers only, and only those whose count is known).
 package struct CadvisorMetricsRenderer: Sendable {
     /// The cgroup v2 mount the snapshot's paths start with; nil takes the `id` label from the
     /// first path component named `kubepods*` (where the kubelet puts every pod).
@@ -30,6 +32,8 @@ package struct CadvisorMetricsRenderer: Sendable {
         var pod: String
         var sample: CgroupSample
         var network: [NetDevInterface]?
+        /// Containers only: the kubelet's restart count, from the container's log path.
+        var restartCount: Int?
     }
 
     struct Family {
@@ -46,7 +50,7 @@ package struct CadvisorMetricsRenderer: Sendable {
                             sample: pod.sample, network: pod.network))
             for c in pod.containers {
                 rows.append(Row(container: c.name, id: id(c.cgroupPath), name: c.id, namespace: pod.namespace,
-                                pod: pod.name, sample: c.sample, network: nil))
+                                pod: pod.name, sample: c.sample, network: nil, restartCount: c.restartCount))
             }
         }
         // The client orders series by label values in label-name order: container, then id.
@@ -58,10 +62,13 @@ package struct CadvisorMetricsRenderer: Sendable {
 
         /// One value per row, on the row's own labels.
         func single(_ f: Family, _ value: @escaping (CgroupSample) -> Double?) {
+            perRow(f) { value($0.sample) }
+        }
+        func perRow(_ f: Family, _ value: @escaping (Row) -> Double?) {
             written.append((f.name, { w in
                 var opened = false
                 for (i, row) in rows.enumerated() {
-                    guard let v = value(row.sample) else { continue }
+                    guard let v = value(row) else { continue }
                     if !opened { w.family(f.name, type: f.type, help: f.help); opened = true }
                     w.sample(f.name, labelSet: base[i], value: v)
                 }
@@ -137,6 +144,7 @@ package struct CadvisorMetricsRenderer: Sendable {
         network(F.txPackets) { $0.txPackets }
         network(F.txErrors) { $0.txErrors }
         network(F.txDropped) { $0.txDropped }
+        perRow(F.restarts) { row in row.restartCount.map { Double($0) } }
 
         for family in written.sorted(by: { $0.name < $1.name }) { family.write(&w) }
         NodeExporterStyle().write(snapshot.node, to: &w)
@@ -208,5 +216,9 @@ package struct CadvisorMetricsRenderer: Sendable {
         static let txPackets = Family(name: "container_network_transmit_packets_total", type: "counter", help: "Cumulative count of packets transmitted")
         static let txErrors = Family(name: "container_network_transmit_errors_total", type: "counter", help: "Cumulative count of errors encountered while transmitting")
         static let txDropped = Family(name: "container_network_transmit_packets_dropped_total", type: "counter", help: "Cumulative count of packets dropped while transmitting")
+        /// Ours: cAdvisor has no restart count (the kubelet's is in the pod status, from the CRI).
+        static let restarts = Family(
+            name: "kubemeter_container_restarts_total", type: "counter",
+            help: "Restarts of the container in its pod, as the kubelet counted them: n of the /var/log/pods/<namespace>_<pod>_<uid>/<container>/<n>.log its /var/log/containers link points at.")
     }
 }

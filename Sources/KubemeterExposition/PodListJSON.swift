@@ -119,7 +119,8 @@ package struct PodListJSONRenderer: Sendable {
         // Readiness is the probes' (the kubelet's prober): a running container with no readiness
         // probe is ready, which is what the node can say.
         json.field("ready", true)
-        json.field("restartCount", 0)
+        // `n` of the `<n>.log` the container's link points at (the kubelet's own count: docs/metrics.md).
+        json.field("restartCount", container.restartCount ?? 0)
         // The image is the runtime's record, not the node's files: Go's zero value.
         json.field("image", "")
         json.field("imageID", "")

@@ -18,7 +18,7 @@ package struct TopOptions: Sendable, Equatable {
 
 /// The column a top table is sorted by: largest first, names alphabetically.
 package enum TopSortKey: String, Sendable, CaseIterable {
-    case cpu, memory, name, namespace, throttle, oom, psi, rx, tx
+    case cpu, memory, name, namespace, throttle, oom, restarts, psi, rx, tx
 
     /// The key bound to this sort in the live view.
     package var key: Character {
@@ -29,6 +29,7 @@ package enum TopSortKey: String, Sendable, CaseIterable {
         case .namespace: "N"
         case .throttle: "t"
         case .oom: "o"
+        case .restarts: "R"
         case .psi: "p"
         case .rx: "r"
         case .tx: "x"

@@ -105,6 +105,7 @@ package struct TopTable: Sendable {
         figure("MEM%LIM") { TopFormat.percent($0.memoryPercentOfLimit) }
         figure("THR%") { TopFormat.percent($0.throttledPercent) }
         figure("OOM") { TopFormat.count($0.oomKills) }
+        figure("RESTARTS") { TopFormat.count($0.restarts.map { UInt64($0) }) }
         if wide {
             figure("PSI-CPU") { TopFormat.percent($0.cpuPressure) }
             figure("PSI-MEM") { TopFormat.percent($0.memoryPressure) }

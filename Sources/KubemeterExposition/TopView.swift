@@ -18,6 +18,9 @@ package struct TopRow: Sendable, Equatable {
     package var memoryLimitBytes: UInt64?
     package var throttledPercent: Double?
     package var oomKills: UInt64?
+    /// The kubelet's restart count (from the log path); a pod row sums its containers' and is
+    /// nil when any of them is unknown.
+    package var restarts: Int?
     /// `some avg10` of `cpu.pressure`, `memory.pressure`, `io.pressure`, in percent.
     package var cpuPressure: Double?
     package var memoryPressure: Double?
@@ -113,12 +116,14 @@ package struct TopView: Sendable, Equatable {
                 for container in pod.containers {
                     var row = TopRow(namespace: pod.namespace, pod: pod.name, container: container.name, qosClass: pod.qosClass)
                     Self.fill(&row, previousContainers[container.id]?.sample, container.sample, seconds)
+                    row.restarts = container.restartCount
                     rows.append(row)
                 }
             } else {
                 var row = TopRow(namespace: pod.namespace, pod: pod.name, containerCount: pod.containers.count, qosClass: pod.qosClass)
                 let before = previousPods[pod.uid]
                 Self.fill(&row, before?.sample, pod.sample, seconds)
+                row.restarts = Self.restarts(of: pod)
                 row.hostNetwork = pod.hostNetwork
                 if row.hostNetwork != true,
                    let rates = Formulas.networkRates(previous: before?.network, current: pod.network, seconds: seconds) {
@@ -144,6 +149,17 @@ package struct TopView: Sendable, Equatable {
         row.ioPressure = current.ioPressure?.some?.avg10
     }
 
+    /// A pod's restarts as `kubectl get pods` sums them: over its containers; nil when any
+    /// container's count is unknown (a partial sum would read as a smaller one).
+    static func restarts(of pod: PodUsage) -> Int? {
+        var sum = 0
+        for container in pod.containers {
+            guard let count = container.restartCount else { return nil }
+            sum += count
+        }
+        return sum
+    }
+
     /// Largest first for figures (unknown last), alphabetical for names; ties by name.
     package static func sorted(_ rows: [TopRow], by key: TopSortKey) -> [TopRow] {
         func byName(_ a: TopRow, _ b: TopRow) -> Bool {
@@ -158,6 +174,7 @@ package struct TopView: Sendable, Equatable {
             case .memory: row.memoryBytes.map { Double($0) }
             case .throttle: row.throttledPercent
             case .oom: row.oomKills.map { Double($0) }
+            case .restarts: row.restarts.map { Double($0) }
             case .psi: row.pressure
             case .rx: row.rxBytesPerSecond
             case .tx: row.txBytesPerSecond

@@ -143,10 +143,13 @@ package struct ContainerUsage: Sendable, Equatable {
     package var sample: CgroupSample
     /// Seconds since the Unix epoch; see docs/metrics.md for how it is taken without the CRI.
     package var startTimeSeconds: Double?
+    /// The kubelet's restart count of this instance, from its log path (`<n>.log`); nil when
+    /// unknown. See docs/metrics.md, `kubemeter_container_restarts_total`.
+    package var restartCount: Int?
 
     package init(
         name: String, id: String, runtime: String, cgroupPath: String, sample: CgroupSample,
-        startTimeSeconds: Double?
+        startTimeSeconds: Double?, restartCount: Int? = nil
     ) {
         self.name = name
         self.id = id
@@ -154,6 +157,7 @@ package struct ContainerUsage: Sendable, Equatable {
         self.cgroupPath = cgroupPath
         self.sample = sample
         self.startTimeSeconds = startTimeSeconds
+        self.restartCount = restartCount
     }
 }
 

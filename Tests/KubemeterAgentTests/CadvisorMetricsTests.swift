@@ -123,3 +123,30 @@ private func text(_ snapshot: NodeSnapshot) -> String {
     #expect(candidates.first == "/cg/pod/cri-containerd-" + String(repeating: "b", count: 64) + ".scope")
     #expect(candidates.last == "/cg/pod/cri-containerd-" + String(repeating: "a", count: 64) + ".scope/")
 }
+
+/// `kubemeter_container_restarts_total`: one counter series per container whose count is known,
+/// on the labels of the other container families; none for a pod, none for an unknown count.
+@Test func restartsAreOurOwnCounterOnTheContainerLabels() throws {
+    let sample = CgroupSample(cpu: try CPUStat.parse("usage_usec 1\n"), memoryCurrent: 10)
+    let pod = PodUsage(namespace: "ns", name: "p", uid: "u", qosClass: "burstable", cgroupPath: "/cg/kubepods/pod-u", sample: sample,
+                       containers: [
+                           ContainerUsage(name: "app", id: "c1", runtime: "containerd", cgroupPath: "/cg/kubepods/pod-u/c1",
+                                          sample: sample, startTimeSeconds: nil, restartCount: 3),
+                           ContainerUsage(name: "new", id: "c2", runtime: "containerd", cgroupPath: "/cg/kubepods/pod-u/c2",
+                                          sample: sample, startTimeSeconds: nil, restartCount: 0),
+                           ContainerUsage(name: "odd", id: "c3", runtime: "containerd", cgroupPath: "/cg/kubepods/pod-u/c3",
+                                          sample: sample, startTimeSeconds: nil, restartCount: nil),
+                       ])
+    let out = text(NodeSnapshot(timestampMilliseconds: 0, node: NodeUsage(), pods: [pod]))
+    let lines = out.split(separator: "\n").map(String.init).filter { $0.contains("kubemeter_container_restarts_total") }
+    #expect(lines == [
+        "# HELP kubemeter_container_restarts_total " + CadvisorMetricsRenderer.F.restarts.help,
+        "# TYPE kubemeter_container_restarts_total counter",
+        #"kubemeter_container_restarts_total{container="app",id="/kubepods/pod-u/c1",name="c1",namespace="ns",pod="p"} 3"#,
+        #"kubemeter_container_restarts_total{container="new",id="/kubepods/pod-u/c2",name="c2",namespace="ns",pod="p"} 0"#,
+    ])
+    #expect(CadvisorMetricsRenderer.F.restarts.help.contains("/var/log/containers"))
+    // Families stay sorted by name: ours after every container_* one, before the node's.
+    let families = out.split(separator: "\n").filter { $0.hasPrefix("# TYPE ") }.map { $0.split(separator: " ")[2] }
+    #expect(families.filter { !$0.hasPrefix("node_") } == families.filter { !$0.hasPrefix("node_") }.sorted())
+}

@@ -39,9 +39,10 @@ enum TopFixture {
                            oomKills: 3, pressures: (1.5, 7.25, 0.5)),
             containers: [
                 ContainerUsage(name: "app", id: "c-app", runtime: "containerd", cgroupPath: "/kubepods/web/app",
-                               sample: sample(usageUsec: 500_000 + step * 1_000_000), startTimeSeconds: 1_700_000_000),
+                               sample: sample(usageUsec: 500_000 + step * 1_000_000), startTimeSeconds: 1_700_000_000,
+                               restartCount: 2),
                 ContainerUsage(name: "side\"car", id: "c-side", runtime: "containerd", cgroupPath: "/kubepods/web/side",
-                               sample: sample(usageUsec: 7, memory: 10 * mib), startTimeSeconds: nil),
+                               sample: sample(usageUsec: 7, memory: 10 * mib), startTimeSeconds: nil, restartCount: 0),
             ])
         web.network = [NetDevInterface(name: "eth0", rxBytes: 1000 + step * 4000, txBytes: step * 1000),
                        NetDevInterface(name: "lo", rxBytes: step * 1_000_000, txBytes: step * 1_000_000)]
@@ -151,6 +152,25 @@ enum TopFixture {
     #expect(order(.oom) == ["web-1", "node-agent"])  // unknown last
     #expect(order(.throttle) == ["web-1", "node-agent"])
     #expect(order(.rx) == ["web-1", "node-agent"])
+    #expect(order(.restarts) == ["web-1", "node-agent"])  // 2 before 0
+}
+
+/// RESTARTS: a container's own count, a pod's the sum over its containers (as kubectl's), and
+/// unknown ("-", sorted last) for a pod when any container's count is unknown.
+@Test func restartsArePerContainerAndSummedPerPod() {
+    var current = TopFixture.snapshot(step: 1)
+    let containers = TopView(current: current, previous: nil, options: TopOptions(sort: .restarts, containers: true))
+    #expect(containers.rows.map { "\($0.container ?? "")=\($0.restarts.map(String.init) ?? "-")" } == ["app=2", "side\"car=0"])
+    let pods = TopView(current: current, previous: nil, options: TopOptions(sort: .restarts))
+    #expect(pods.rows.map { "\($0.pod)=\($0.restarts.map(String.init) ?? "-")" } == ["web-1=2", "node-agent=0"])
+
+    let web = current.pods.firstIndex { $0.name == "web-1" }!
+    current.pods[web].containers[1].restartCount = nil
+    let unknown = TopView(current: current, previous: nil, options: TopOptions(sort: .restarts))
+    #expect(unknown.rows.map { "\($0.pod)=\($0.restarts.map(String.init) ?? "-")" } == ["node-agent=0", "web-1=-"])
+    #expect(TopTable().table(unknown).last?.contains("    -  ") == true)
+    let json = String(decoding: TopJSONRenderer().render(unknown), as: UTF8.self)
+    #expect(json.contains("\"restarts\":0") && json.contains("\"restarts\":null"))
 }
 
 @Test func theTableShowsEachFigureAndDashesForUnknown() {
@@ -160,9 +180,9 @@ enum TopFixture {
     #expect(lines[0] == "node  cpu 2.000/4 cores (50.0%)  mem 8.00Gi/16.0Gi (50.0%)  psi cpu 2.5 mem 0.0 io 12.3  net rx 1.00Ki tx 0B  pods 2  containers 2")
     #expect(lines[1] == "rates over 2.00 s; sorted by cpu; showing 2 pods")
     #expect(lines[2] == "")
-    #expect(lines[3] == "NAMESPACE    POD         CONTAINER    CPU  CPU%LIM     MEM  MEM%LIM  THR%  OOM  PSI    RX/s  TX/s")
-    #expect(lines[4] == "kube-system  node-agent  (0)        2.000        -  50.0Mi        -     -    -    -    host  host")
-    #expect(lines[5] == "shop         web-1       (2)        0.500    100.0   200Mi     50.0  25.0    3  7.3  1.95Ki  500B")
+    #expect(lines[3] == "NAMESPACE    POD         CONTAINER    CPU  CPU%LIM     MEM  MEM%LIM  THR%  OOM  RESTARTS  PSI    RX/s  TX/s")
+    #expect(lines[4] == "kube-system  node-agent  (0)        2.000        -  50.0Mi        -     -    -         0    -    host  host")
+    #expect(lines[5] == "shop         web-1       (2)        0.500    100.0   200Mi     50.0  25.0    3         2  7.3  1.95Ki  500B")
     #expect(lines.count == 7 && lines[6] == "")
 }
 

@@ -18,7 +18,7 @@ let minimalDocument = #"""
  "node":{"cpu_cores":1.5,"cpus":4,"memory_working_set_bytes":1073741824,"memory_total_bytes":4294967296,"cpu_pressure_some_avg10":null,
          "memory_pressure_some_avg10":0.5,"io_pressure_some_avg10":2.25,"rx_bytes_per_second":100.0,"tx_bytes_per_second":50.0,"pods":1,"containers":2},
  "pods":[{"namespace":"shop","pod":"web-1","container":null,"qos_class":"burstable","cpu_cores":0.5,"cpu_limit_cores":1.0,"memory_working_set_bytes":209715200,
-          "memory_limit_bytes":null,"throttled_percent":0.0,"oom_kills":3,"host_network":false,"rx_bytes_per_second":10.5,"tx_bytes_per_second":null,
+          "memory_limit_bytes":null,"throttled_percent":0.0,"oom_kills":3,"restarts":4,"host_network":false,"rx_bytes_per_second":10.5,"tx_bytes_per_second":null,
           "containers":[{"namespace":"shop","pod":"web-1","container":"app","cpu_cores":0.25,"memory_working_set_bytes":104857600},
                         {"namespace":"shop","pod":"web-1","container":"side","cpu_cores":0.25}]}]}
 """#
@@ -34,6 +34,7 @@ let minimalDocument = #"""
     let web = document.pods[0]
     #expect(web.pod == "web-1" && web.container == nil && web.containerCount == 2 && web.cpuLimitCores == 1 && web.oomKills == 3)
     #expect(web.memoryBytes == 200 << 20 && web.memoryLimitBytes == nil && web.hostNetwork == false && web.rxBytesPerSecond == 10.5)
+    #expect(web.restarts == 4 && document.containers.allSatisfy { $0.restarts == nil })  // an older agent's rows have none
     #expect(document.containers.map(\.container) == ["app", "side"])
     #expect(document.containers.allSatisfy { $0.namespace == "shop" && $0.pod == "web-1" })
 }

@@ -46,7 +46,8 @@ final class RecordingFileSystem: Sendable {
 }
 
 @Suite struct ChurnAndCostTests {
-    /// One listing per directory walked, one of each log directory, no readlink for whole IDs.
+    /// One listing per directory walked, one of each log directory, one readlink per container
+    /// (its own link, for its restart count) and none for anything else.
     @Test(arguments: Driver.allCases)
     func listsEachDirectoryOnce(driver: Driver) throws {
         let tree = TemporaryDirectory()
@@ -69,7 +70,72 @@ final class RecordingFileSystem: Sendable {
             + pods.map(node.podCgroupAbsolute)
         #expect(calls.listed.sorted() == expected.sorted())  // each once: no directory listed twice
         #expect(calls.entries.sorted() == [node.containerLogDirectory, node.podLogDirectory])
-        #expect(calls.readLinks.isEmpty)
+        let links = pods.flatMap { pod in
+            pod.containers.map { node.containerLogDirectory + "/" + NodeFixture.linkName(pod: pod.name, namespace: pod.namespace, container: $0.name, id: $0.id) }
+        }
+        #expect(calls.readLinks.sorted() == links.sorted())  // each once, sandboxes never
+        #expect(report.pods.allSatisfy { $0.containers.allSatisfy { $0.restartCount == 0 } })
+    }
+
+    /// With link targets kept (as the agent keeps them, in its `ListingCache`), a second discovery
+    /// that walks everything again reads no link; after the kubelet restarts a container (a new
+    /// ID and cgroup, a new link to `<n+1>.log`, the old link gone) the next one reads exactly
+    /// the new link, and the count goes up by one.
+    @Test func aSecondDiscoveryReadsNoLinkAndARestartReadsOne() throws {
+        let tree = TemporaryDirectory()
+        defer { tree.remove() }
+        let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
+        var ids = IDSource(seed: 45)
+        var pods = (0..<4).map { ids.pod("default", "pod-\($0)", qos: .burstable, containers: ["a", "b"]) }
+        pods.forEach(node.add)
+        let recorder = RecordingFileSystem()
+        let cache = ListingCache(maximumOpenDirectories: 64, holdsOnlyCgroupDirectories: false)
+        let discovery = PodDiscovery(configuration: node.configuration(), fileSystem: recorder.access.cachingLinkTargets(in: cache))
+        func readLinks() -> [String] {
+            recorder.calls.withLock { calls in
+                defer { calls.readLinks = [] }
+                return calls.readLinks
+            }
+        }
+
+        #expect(discovery.discover().pods == NodeFixture.sorted(pods.map { node.expected($0) }))
+        #expect(readLinks().count == 8)
+        let listingsBefore = recorder.calls.withLock { $0.listed.count }
+        #expect(discovery.discover().pods == NodeFixture.sorted(pods.map { node.expected($0) }))
+        #expect(recorder.calls.withLock { $0.listed.count } > listingsBefore, "walked everything again")
+        #expect(readLinks() == [])
+
+        // The kubelet restarts pod-2's "b".
+        let old = pods[2].containers[1]
+        let new = FixtureContainer(name: "b", id: ids.containerID(), restart: old.restart + 1)
+        TemporaryDirectory.removeTree(node.podCgroupAbsolute(pods[2]) + "/" + node.containerCgroupName(old.id))
+        TemporaryDirectory.removeTree(node.containerLogDirectory + "/" + NodeFixture.linkName(pod: pods[2].name, namespace: "default", container: "b", id: old.id))
+        pods[2].containers[1] = new
+        node.addCgroups(pods[2], containers: [new])
+        let newLink = node.addLink(pods[2], new)
+
+        let report = discovery.discover()
+        #expect(report.pods == NodeFixture.sorted(pods.map { node.expected($0) }))
+        #expect(report.pods.first { $0.name == "pod-2" }?.containers.first { $0.name == "b" }?.restartCount == 1)
+        #expect(readLinks() == [node.containerLogDirectory + "/" + newLink])
+    }
+
+    /// The agent's path (`PodDiscovery(listingCache:)`): the cache's own figures say every link
+    /// was read once, also across `invalidateAll()` (what the collector does on ENODEV).
+    @Test func theAgentsCacheReadsEachLinkOnceEvenAfterInvalidation() throws {
+        let tree = TemporaryDirectory()
+        defer { tree.remove() }
+        let node = NodeFixture(tree: tree, driver: .cgroupfs, runtime: .containerd)
+        var ids = IDSource(seed: 46)
+        let pods = (0..<3).map { ids.pod("default", "pod-\($0)", qos: .besteffort, containers: ["a", "b"]) }
+        pods.forEach(node.add)
+        let cache = ListingCache(maximumOpenDirectories: 64, holdsOnlyCgroupDirectories: false)
+        let discovery = PodDiscovery(configuration: node.configuration(), listingCache: cache)
+        for _ in 0..<3 { _ = discovery.discover() }
+        cache.invalidateAll()
+        #expect(discovery.discover().pods == NodeFixture.sorted(pods.map { node.expected($0) }))
+        #expect(cache.linkTargetStatistics.read == 6)
+        #expect(cache.linkTargetStatistics.reused >= 6, "the discovery after invalidateAll reused all six")
     }
 
     /// A pod cgroup removed between the listing of its QoS level and its own listing.

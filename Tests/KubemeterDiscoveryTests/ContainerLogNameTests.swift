@@ -92,4 +92,18 @@ private let id = "4f9a0c1d2e3b4a5968778695a4b3c2d1e0f9a8b7c6d5e4f302112233445566
         #expect(ContainerLogTarget(parsing: "nginx/0.log") == nil)
         #expect(ContainerLogTarget(parsing: "/var/log/pods/default_web-0_\(uid)/Nginx/0.log") == nil)
     }
+
+    /// `<n>.log` as the kubelet writes it (`%d.log`, helpers.go `buildContainerLogsPath`): decimal
+    /// digits and nothing else; a rotated file, a sign, other digits or an overflow give nil.
+    @Test(arguments: [
+        ("0.log", 0), ("3.log", 3), ("12.log", 12), ("007.log", 7), ("9223372036854775807.log", Int.max),
+        ("9223372036854775808.log", nil), ("1.log.20261203-101010.gz", nil), ("1.log.20261203-101010", nil),
+        ("+1.log", nil), ("-1.log", nil), (" 1.log", nil), (".log", nil), ("a.log", nil), ("1.txt", nil),
+        ("1", nil), ("\u{FF11}.log", nil), ("1.LOG", nil), ("0x1.log", nil),
+    ] as [(String, Int?)])
+    func restartCountOfALogFileName(name: String, expected: Int?) {
+        #expect(ContainerLogTarget.restartCount(ofLogFileNamed: Substring(name)) == expected)
+        let target = ContainerLogTarget(parsing: "/var/log/pods/default_web-0_6f1c2b9e-3d4a-4b8c-9e0f-1a2b3c4d5e6f/nginx/" + name)
+        #expect(target?.restartCount == expected)
+    }
 }

@@ -117,7 +117,8 @@ import KubemeterHostFiles
     }
 
     /// A restarted container: the old instance's link stays (its cgroup is gone), and so does a
-    /// log rotated beside the current one. The join is by ID: only the live instance is named.
+    /// log rotated beside the current one. The join is by ID: only the live instance is named,
+    /// with the restart count of its own link's `1.log`.
     @Test(arguments: Driver.allCases)
     func restartedContainersAndRotatedLogsDoNotConfuseTheJoin(driver: Driver) throws {
         let tree = TemporaryDirectory()
@@ -136,8 +137,36 @@ import KubemeterHostFiles
         #expect(try FileSystem.entries(of: node.containerLogDirectory).count == 2)
 
         let report = node.discover()
-        #expect(report.pods == [node.expected(pod)])
+        #expect(report.pods == [node.expected(pod, containers: [live])])
+        #expect(report.pods.first?.containers.first?.restartCount == 1)
         #expect(report.skippedEntries == 0)
+    }
+
+    /// A whole link whose target is not its container's `<n>.log` (not a pod log path, another
+    /// container's directory, a rotated file, another pod UID): the container keeps its name
+    /// (from the link's own name), its restart count is unknown, and the target is counted as a
+    /// skipped entry, once.
+    @Test(arguments: [
+        "/somewhere/else.log",
+        "/var/log/pods/default_web-0_UID/other/0.log",
+        "/var/log/pods/default_web-0_UID/nginx/0.log.20261203-101010.gz",
+        "/var/log/pods/default_web-0_UID/nginx/-1.log",
+        "/var/log/pods/default_web-0_00000000-0000-0000-0000-000000000000/nginx/0.log",
+    ])
+    func aTargetThatIsNotTheContainersLogGivesNoRestartCount(target: String) throws {
+        let tree = TemporaryDirectory()
+        defer { tree.remove() }
+        let node = NodeFixture(tree: tree, driver: .systemd, runtime: .containerd)
+        var ids = IDSource(seed: 28)
+        let pod = ids.pod("default", "web-0", qos: .burstable, containers: ["nginx"])
+        node.addCgroups(pod)
+        node.addPodLogDirectory(pod)
+        node.addLink(pod, pod.containers[0], target: target.replacing("UID", with: pod.uid))
+        let report = node.discover()
+        var expected = node.expected(pod)
+        expected.containers[0].restartCount = nil
+        #expect(report.pods == [expected])
+        #expect(report.skippedEntries == 1)
     }
 
     /// The same with cut IDs: the dead instance's 1-digit prefix matches the live sandbox. Its
@@ -158,6 +187,7 @@ import KubemeterHostFiles
 
         let report = node.discover()
         #expect(report.pods == [node.expected(pod)])
+        #expect(report.pods.first?.containers.first?.restartCount == 2)
     }
 
     @Test func podsDeletedAndRecreatedWithTheSameNameAreNeverMixed() throws {

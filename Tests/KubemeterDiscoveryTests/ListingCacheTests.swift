@@ -201,3 +201,38 @@ private func names(_ listing: FileSystem.Subdirectories) -> [String] {
     age(pod)
     #expect(names(try cache.subdirectories(pod)) == ["c1"])
 }
+
+/// A link's target is read once and then served from the cache, for as long as discoveries ask
+/// for it; a discovery that did not ask (the container is gone) drops it. A failed read keeps
+/// nothing.
+@Test func linkTargetsAreReadOnceAndDroppedWhenNoLongerAskedFor() throws {
+    let cache = holdingAny()
+    var reads = 0
+    func target(_ path: String) throws(HostFileError) -> String {
+        try cache.linkTarget(path) { () throws(HostFileError) in
+            reads += 1
+            return "/var/log/pods/ns_pod_uid/c/\(reads).log"
+        }
+    }
+    cache.beginDiscovery()
+    #expect(try target("/l/a.log") == "/var/log/pods/ns_pod_uid/c/1.log")
+    #expect(try target("/l/b.log") == "/var/log/pods/ns_pod_uid/c/2.log")
+    cache.endDiscovery()
+    cache.beginDiscovery()
+    #expect(try target("/l/a.log") == "/var/log/pods/ns_pod_uid/c/1.log")  // kept, not read again
+    cache.endDiscovery()  // b was not asked for: dropped
+    #expect(reads == 2)
+    cache.invalidateAll()  // listings only
+    cache.beginDiscovery()
+    #expect(try target("/l/a.log") == "/var/log/pods/ns_pod_uid/c/1.log")
+    #expect(try target("/l/b.log") == "/var/log/pods/ns_pod_uid/c/3.log")  // read anew
+    cache.endDiscovery()
+    #expect(cache.linkTargetStatistics.read == 3 && cache.linkTargetStatistics.reused == 2)
+
+    #expect(throws: HostFileError.self) {
+        try cache.linkTarget("/l/gone.log") { () throws(HostFileError) -> String in
+            throw HostFileError(errno: ENOENT, path: "/l/gone.log", during: .revisiting)
+        }
+    }
+    #expect(try cache.linkTarget("/l/gone.log") { () throws(HostFileError) in "/x/0.log" } == "/x/0.log")
+}

@@ -144,7 +144,7 @@ struct NodeFixture {
             namespace: pod.namespace, name: pod.name, uid: pod.uid, qos: pod.qos, cgroupPath: podPath,
             containers: (containers ?? pod.containers).map {
                 DiscoveredContainer(name: $0.name, id: $0.id, runtime: expectedRuntime,
-                                    cgroupPath: podPath + "/" + containerCgroupName($0.id))
+                                    cgroupPath: podPath + "/" + containerCgroupName($0.id), restartCount: $0.restart)
             }.sorted { ($0.name, $0.id) < ($1.name, $1.id) },
             unnamedContainerIDs: (unnamed ?? [pod.sandboxID]).sorted())
     }

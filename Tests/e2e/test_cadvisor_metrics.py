@@ -186,6 +186,11 @@ def expected_series(node):
         for c in pod["containers"]:
             d = find_dir(pod_dir, c["id"])
             out.update(cgroup_series(d, {**base, "container": c["name"], "name": c["id"], "id": d[len(cg):]}))
+            # Ours: n of the <n>.log the container's own link points at (read here from the link).
+            link = os.path.join(node, "var/log/containers", f"{pod['name']}_{pod['namespace']}_{c['name']}-{c['id']}.log")
+            restarts = int(re.fullmatch(r"(\d+)\.log", os.path.basename(os.readlink(link))).group(1))
+            out[("kubemeter_container_restarts_total",
+                 frozenset({**base, "container": c["name"], "name": c["id"], "id": d[len(cg):]}.items()))] = float(restarts)
         # The sandbox: the pod's container-shaped directory no container log names.
         sandbox = [s for s in os.listdir(pod_dir) if os.path.isdir(os.path.join(pod_dir, s))
                    and "conmon" not in s and not any(i in s for i in ids)]
@@ -260,7 +265,8 @@ def scrape(agent):
 
 
 def split(got):
-    containers = {k: v for k, v in got.items() if k[0].startswith("container_")}
+    """The container families (cAdvisor's and our kubemeter_container_* ones) and the node's."""
+    containers = {k: v for k, v in got.items() if k[0].startswith(("container_", "kubemeter_container_"))}
     node = {k: v for k, v in got.items() if k[0].startswith("node_")}
     assert len(containers) + len(node) == len(got)
     return containers, node

@@ -1,6 +1,8 @@
 """Golden end-to-end outputs (node_exporter's end-to-end-test.sh habit): the agent serves a small
 checked-in node (Tests/golden/node, written once by `Tests/tools/fake-node --pods 2 --containers 1
---seed 7`; kept as written, since the generator's pressure figures are not all seeded) and every document must equal the one checked in under Tests/golden/expected, so any change
+--seed 7`; kept as written, since the generator's pressure figures are not all seeded; only its
+var/log and truth.json's restart counts are rewritten, by `fake-node Tests/golden/node --logs-only`,
+when the generator's log paths change) and every document must equal the one checked in under Tests/golden/expected, so any change
 in what the agent serves shows as a diff in review.
 
 After an intended change, rewrite the expected files and review the diff:

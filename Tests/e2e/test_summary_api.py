@@ -172,6 +172,7 @@ def test_pods_is_a_pod_list_of_what_the_node_knows(agent, fake_node, driver, run
             status = statuses[tc["name"]]
             assert status["containerID"] == f"{ID_SCHEMES[runtime]}://{tc['id']}"
             assert status["state"]["running"]["startedAt"] == rfc3339(tc["start_time_seconds"])
+            assert status["restartCount"] == tc["restart_count"]
             resources = spec[tc["name"]]["resources"]
             limits = {}
             if tc["cpu_limit_millicores"]:

@@ -38,7 +38,8 @@ def rows(text):
 
 def assert_pod_rows(table_rows, tree_truth):
     """Every pod once; memory working set as truth.json says; CPU 0 (the tree does not change);
-    limit, throttle, OOM, PSI and network columns either unknown or a number."""
+    RESTARTS the sum of truth.json's restart counts; limit, throttle, OOM, PSI and network columns
+    either unknown or a number."""
     by_pod = {(r["NAMESPACE"], r["POD"]): r for r in table_rows}
     assert len(by_pod) == len(table_rows) == len(tree_truth["pods"])
     for pod in tree_truth["pods"]:
@@ -50,5 +51,7 @@ def assert_pod_rows(table_rows, tree_truth):
         for column in ("CPU%LIM", "MEM%LIM", "THR%", "PSI"):
             assert row[column] == "-" or float(row[column]) >= 0, row
         assert row["OOM"] == "-" or int(row["OOM"]) >= 0
+        # The kubelet's restart counts (from the log paths), summed over the pod as kubectl does.
+        assert int(row["RESTARTS"]) == sum(c["restart_count"] for c in pod["containers"]), row
         for column in ("RX/s", "TX/s"):
             assert row[column] in ("-", "host") or parse_bytes(row[column])[0] >= 0
