@@ -25,13 +25,7 @@ struct ContainerLogIndex {
 
     init(directory: String, fileSystem: FileSystemAccess, counters: inout DiscoveryCounters) {
         self.directory = directory
-        let entries: [FileSystem.Entry]
-        do {
-            entries = try fileSystem.entries(directory)
-        } catch {
-            counters.recordRoot(error)
-            return
-        }
+        guard let entries = fileSystem.rootEntries(directory, counters: &counters) else { return }
         for entry in entries {
             guard let parsed = ContainerLogName(parsing: entry.name) else {
                 counters.skippedEntries += 1

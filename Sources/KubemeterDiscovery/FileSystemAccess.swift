@@ -32,3 +32,16 @@ extension FileSystemAccess {
             readLink: inner.readLink)
     }
 }
+
+extension FileSystemAccess {
+    /// The entries of a directory discovery starts from (`/var/log/pods`, `/var/log/containers`),
+    /// or nil with why recorded as `DiscoveryCounters.recordRoot` counts it.
+    func rootEntries(_ directory: String, counters: inout DiscoveryCounters) -> [FileSystem.Entry]? {
+        do {
+            return try entries(directory)
+        } catch {
+            counters.recordRoot(error)
+            return nil
+        }
+    }
+}

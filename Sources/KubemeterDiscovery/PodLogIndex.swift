@@ -7,13 +7,7 @@ struct PodLogIndex {
 
     /// One listing of `directory`, no stat. A missing directory gives an empty index.
     init(directory: String, fileSystem: FileSystemAccess, counters: inout DiscoveryCounters) {
-        let entries: [FileSystem.Entry]
-        do {
-            entries = try fileSystem.entries(directory)
-        } catch {
-            counters.recordRoot(error)
-            return
-        }
+        guard let entries = fileSystem.rootEntries(directory, counters: &counters) else { return }
         // Sorted so that the rare duplicate UID resolves the same way every time.
         for entry in entries.sorted(by: { $0.name < $1.name }) {
             if let parsed = PodLogDirectoryName(parsing: entry.name) {
