@@ -146,6 +146,22 @@ if [ -z "$status" ]; then
     tail -n 60 "$console" | sed 's/^/  | /' >&2
     exit 1
 fi
+# The Summary API documents the real node served, checked on this side against the Go types'
+# table (Tests/e2e/kubelet_schema.py): the guest has only the agent and its test.
+if [ "$status" = pass ]; then
+    if ! python3 - "$share/out" "$repo/Tests/e2e" <<'PY'
+import glob, json, sys
+sys.path.insert(0, sys.argv[2])
+import kubelet_schema
+files = sorted(glob.glob(sys.argv[1] + "/summary-*.json"))
+bad = {f: kubelet_schema.violations(json.load(open(f)), "Summary") for f in files}
+bad = {f: v for f, v in bad.items() if v}
+print(f"e2e-node: {len(files)} /stats/summary documents of the real node against the Go types: "
+      + ("all conform" if not bad and files else f"violations {bad}" if bad else "none written"))
+sys.exit(1 if bad or not files else 0)
+PY
+    then status="the real node's /stats/summary does not conform to the Go types"; fi
+fi
 case "$status" in
 pass)
     say "PASSED in ${elapsed}s (guest kernel $(cat "$image/kernel-version"); outputs in $share/out)" ;;

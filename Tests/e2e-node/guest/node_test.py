@@ -866,6 +866,8 @@ def run_service(layout, pods):
     scode, sbody = scrape_http(port, "/stats/summary")
     sa = readings(layout, pods)
     if scode == 200:
+        with open(os.path.join(OUT, "summary-service.json"), "w") as f:
+            f.write(sbody)
         check_summary(tag, sbody, sb, sa, pods)
     else:
         record(f"{tag} summary", False, f"GET :{port}/stats/summary -> {scode}")
