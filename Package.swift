@@ -120,8 +120,8 @@ let package = Package(
         .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers", "KubemeterTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery", "KubemeterHostFiles", "KubemeterTestSupport"], swiftSettings: strict),
         .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP", "KubemeterTestSupport"], swiftSettings: strict),
-        .testTarget(name: "KubemeterWebConfigTests", dependencies: ["KubemeterWebConfig", "KubemeterTestSupport"], swiftSettings: strict),
-        .testTarget(name: "KubemeterTLSTests", dependencies: ["KubemeterTLS", "KubemeterHTTP", "KubemeterWebConfig", "KubemeterTestSupport"], swiftSettings: strict),
+        .testTarget(name: "KubemeterWebConfigTests", dependencies: ["KubemeterWebConfig", "KubemeterTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "KubemeterTLSTests", dependencies: ["KubemeterTLS", "KubemeterHTTP", "KubemeterHostFiles", "KubemeterWebConfig", "KubemeterTestSupport"], swiftSettings: strict),
         .testTarget(name: "KubemeterJSONTests", dependencies: ["KubemeterJSON"], swiftSettings: strict),
         .testTarget(
             name: "KubemeterClusterTests",

@@ -25,6 +25,8 @@ final class BasicAuthVerifier: Sendable {
         self.users = users
     }
 
+    var cacheCount: Int { cache.withLock { $0.count } }
+
     /// Whether the request's `Authorization` header values grant access.
     func allows(authorization values: [String]) -> Bool {
         guard values.count == 1, let (user, password) = Self.credentials(values[0]) else { return false }

@@ -129,7 +129,7 @@ package final class OpenSSLContext: @unchecked Sendable {
             }
             defer { EVP_PKEY_free(key) }
             guard SSL_CTX_use_PrivateKey(context, key) == 1 else {
-                throw TLSSetupError(subject: file, reason: lastError())
+                throw TLSSetupError(subject: file, reason: "the key does not match the certificate: " + lastError())
             }
         }
     }

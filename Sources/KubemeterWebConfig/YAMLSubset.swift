@@ -276,6 +276,7 @@ struct Cursor {
             skipBlanks()
             if current == UInt8(ascii: ",") { position += 1; continue }
             if current == UInt8(ascii: "]") { position += 1; break }
+            if atEndOrComment { throw error("a flow sequence not closed on its line (multi-line flow collections are not supported)") }
             throw error("expected , or ] in a flow sequence")
         }
         return YAMLNode(.sequence(items), line: line)
@@ -303,6 +304,7 @@ struct Cursor {
             skipBlanks()
             if current == UInt8(ascii: ",") { position += 1; continue }
             if current == UInt8(ascii: "}") { position += 1; break }
+            if atEndOrComment { throw error("a flow mapping not closed on its line (multi-line flow collections are not supported)") }
             throw error("expected , or } in a flow mapping")
         }
         return YAMLNode(.mapping(pairs), line: line)
@@ -352,6 +354,9 @@ struct Parser {
     }
 
     mutating func document() throws(YAMLError) -> YAMLNode {
+        for line in lines where line.indent == 0 && line.content.first == UInt8(ascii: "%") {
+            throw YAMLError(line: line.number, reason: "directives (%) are not supported")
+        }
         if let first = lines.first, first.indent == 0, isMarker(first, "---") {
             var cursor = Cursor(first.content, line: first.number)
             cursor.position += 3
@@ -361,9 +366,6 @@ struct Parser {
         }
         for line in lines[index...] where line.indent == 0 && (isMarker(line, "---") || isMarker(line, "...")) {
             throw YAMLError(line: line.number, reason: "several documents in one file are not supported")
-        }
-        for line in lines where line.indent == 0 && line.content.first == UInt8(ascii: "%") {
-            throw YAMLError(line: line.number, reason: "directives (%) are not supported")
         }
         guard index < lines.count else { return YAMLNode(.null, line: 1) }
         let node = try block(indent: lines[index].indent, depth: 0)
