@@ -315,11 +315,13 @@ def timed_scrape(port, context, path="/metrics/resource"):
     return time.perf_counter() - start
 
 
-def test_stalled_handshakes_do_not_keep_scrapes_out(fake_node, agent, pki):
+@pytest.mark.parametrize("limit", [256, 64])
+def test_stalled_handshakes_do_not_keep_scrapes_out(fake_node, agent, pki, limit):
     """200 connections that stall the handshake (100 send nothing, 100 half a ClientHello) while 20
-    scrapes over HTTPS, each a new connection and handshake, answer within the read timeout."""
+    scrapes over HTTPS, each a new connection and handshake, answer within the read timeout. Under
+    a limit of 64 the stalled ones are closed to make room (oldest first), as plain ones are."""
     a = agent("--host-root", fake_node(pods=5), "--web.config.file", pki.web_config(TLS), "--read-timeout", "5",
-              ssl_context=pki.context())
+              "--max-connections", str(limit), ssl_context=pki.context())
     hello = client_hello()
     assert len(hello) > 100 and hello[0] == 0x16
     stalled = []
@@ -349,7 +351,7 @@ def test_stalled_handshakes_do_not_keep_scrapes_out(fake_node, agent, pki):
     assert time.time() - begin < 5
     latencies.sort()
     p50, p99 = latencies[9], latencies[-1]
-    print(f"\nscrapes beside 200 stalled handshakes: p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
+    print(f"\nscrapes beside 200 stalled handshakes (limit {limit}): p50 {p50 * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms")
     assert p99 < 5
     # The stalled ones are cut off by the read timeout, and counted.
     time.sleep(5.5)
@@ -361,7 +363,13 @@ def test_stalled_handshakes_do_not_keep_scrapes_out(fake_node, agent, pki):
             pass
         s.close()
     m = a.metrics()
-    assert m[("kubemeter_http_tls_handshakes_total", (("result", "timeout"),))] == 200
+    timeouts = m[("kubemeter_http_tls_handshakes_total", (("result", "timeout"),))]
+    evicted = m[("kubemeter_http_connections_closed_for_room_total", (("state", "waiting_for_head"),))]
+    assert timeouts + evicted == 200, (timeouts, evicted)
+    if limit == 256:
+        assert timeouts == 200
+    else:
+        assert evicted >= 200 - limit
 
 
 def test_tls_scrape_cost_against_plain(fake_node, agent, pki):
