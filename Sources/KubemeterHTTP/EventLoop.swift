@@ -424,7 +424,15 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Reads what the socket has, and over TLS what the stream still holds decrypted (which wakes
+    /// no poll()), while a head is awaited.
     private func readRequest(_ connection: Connection, now: UInt64) {
+        repeat {
+            readOnce(connection, now: now)
+        } while hasBufferedTLSInput(connection)
+    }
+
+    private func readOnce(_ connection: Connection, now: UInt64) {
         let count = receive(connection)
         if count < 0 {
             if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
@@ -449,15 +457,13 @@ final class EventLoop: @unchecked Sendable {
         if wasEmpty || received.contains(ASCII.lf) || connection.input.count > configuration.maxHeaderBytes {
             parseInput(connection, now: now)
         }
-        readBufferedTLSInput(connection, now: now)
     }
 
-    /// Bytes OpenSSL decrypted and holds wake no poll(): read them while a head is still awaited.
-    private func readBufferedTLSInput(_ connection: Connection, now: UInt64) {
-        if !connection.isClosed, connection.state == .reading, !connection.handshaking,
-           let tls = connection.tls, tls.hasBufferedInput {
-            readRequest(connection, now: now)
+    private func hasBufferedTLSInput(_ connection: Connection) -> Bool {
+        guard !connection.isClosed, connection.state == .reading, !connection.handshaking, let tls = connection.tls else {
+            return false
         }
+        return tls.hasBufferedInput
     }
 
     private func parseInput(_ connection: Connection, now: UInt64) {
@@ -616,7 +622,7 @@ final class EventLoop: @unchecked Sendable {
             setDeadline(connection, after(readTimeout, from: now))
             parseInput(connection, now: now)
         }
-        readBufferedTLSInput(connection, now: now)
+        if hasBufferedTLSInput(connection) { readRequest(connection, now: now) }
     }
 
     // MARK: Closing
