@@ -1,7 +1,7 @@
 # kubemeter's image: build with the official Swift image, run on a small Debian with only what the
 # binary links (checked in CI by Tests/release/check-links.sh on the same release build).
 FROM swift:6.3.1-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends libsystemd-dev zlib1g-dev pkg-config \
+RUN apt-get update && apt-get install -y --no-install-recommends libsystemd-dev zlib1g-dev libssl-dev libcrypt-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -16,7 +16,7 @@ RUN mkdir -p .build-static-cxx \
 
 FROM debian:bookworm-slim
 ARG VERSION=0.1.0
-RUN apt-get update && apt-get install -y --no-install-recommends libsystemd0 zlib1g \
+RUN apt-get update && apt-get install -y --no-install-recommends libsystemd0 zlib1g libssl3 libcrypt1 \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/kubemeter /usr/local/bin/kubemeter
 # The kubectl plugin (`kubectl kubemeter top`) is the same binary under another name; copy both

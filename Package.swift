@@ -33,6 +33,15 @@ let package = Package(
         ),
         // zlib, for gzip-encoded responses (Prometheus asks for them).
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // OpenSSL (libssl, libcrypto), for TLS on the agent's port (--web.config.file).
+        .systemLibrary(
+            name: "COpenSSL",
+            path: "Sources/COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        // libcrypt (libxcrypt): crypt_r, to check basic auth passwords against bcrypt hashes.
+        .systemLibrary(name: "CCrypt", path: "Sources/CCrypt", providers: [.apt(["libcrypt-dev"])]),
         // Linux headers the Glibc module lacks (statfs, file system magic numbers, O_PATH, mallopt).
         .systemLibrary(name: "CLinux", path: "Sources/CLinux"),
         // Pure parsers, one per kernel file: bytes in, typed values out. No I/O, no Foundation.
@@ -59,6 +68,16 @@ let package = Package(
         .target(name: "KubemeterSync", swiftSettings: strict),
         // A small HTTP/1.1 server on POSIX sockets (and the response decoder its one client uses).
         .target(name: "KubemeterHTTP", dependencies: ["KubemeterSync"], swiftSettings: strict),
+        // The web configuration file (exporter-toolkit's format): a small YAML subset parser and the
+        // typed, validated configuration. Pure: bytes in, values or errors with line numbers out.
+        .target(name: "KubemeterWebConfig", swiftSettings: strict),
+        // TLS (OpenSSL, non-blocking inside the server's I/O thread) and basic auth (bcrypt through
+        // crypt_r) for KubemeterHTTP, from a web configuration re-read when it or its files change.
+        .target(
+            name: "KubemeterTLS",
+            dependencies: ["COpenSSL", "CCrypt", "KubemeterHTTP", "KubemeterWebConfig", "KubemeterHostFiles", "KubemeterSync"],
+            swiftSettings: strict
+        ),
         // A strict JSON parser (the API server's PodList, the agents' /top.json), no Foundation.
         .target(name: "KubemeterJSON", swiftSettings: strict),
         // The cluster view (`kubectl kubemeter top`): agents found through the API server, read
@@ -90,7 +109,7 @@ let package = Package(
             name: "kubemeter",
             dependencies: [
                 "KubemeterAgent", "KubemeterCluster", "KubemeterSnapshot", "KubemeterCollector", "KubemeterExposition",
-                "KubemeterHTTP", "KubemeterSync", "KubemeterSystemd",
+                "KubemeterHTTP", "KubemeterSync", "KubemeterSystemd", "KubemeterTLS", "KubemeterWebConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -101,6 +120,8 @@ let package = Package(
         .testTarget(name: "KubemeterParsersTests", dependencies: ["KubemeterParsers", "KubemeterTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
         .testTarget(name: "KubemeterDiscoveryTests", dependencies: ["KubemeterDiscovery", "KubemeterHostFiles", "KubemeterTestSupport"], swiftSettings: strict),
         .testTarget(name: "KubemeterHTTPTests", dependencies: ["KubemeterHTTP", "KubemeterTestSupport"], swiftSettings: strict),
+        .testTarget(name: "KubemeterWebConfigTests", dependencies: ["KubemeterWebConfig", "KubemeterTestSupport"], exclude: ["Fixtures"], swiftSettings: strict),
+        .testTarget(name: "KubemeterTLSTests", dependencies: ["KubemeterTLS", "KubemeterHTTP", "KubemeterHostFiles", "KubemeterWebConfig", "KubemeterTestSupport"], swiftSettings: strict),
         .testTarget(name: "KubemeterJSONTests", dependencies: ["KubemeterJSON"], swiftSettings: strict),
         .testTarget(
             name: "KubemeterClusterTests",

@@ -75,6 +75,41 @@ struct AgentMetricsRenderer: Sendable {
                 Family(name: "kubemeter_http_timeouts_total", type: "counter", help: "Connections cut off by the read or the write timeout.",
                        samples: [("", [("kind", "read")], Double(http.readTimeouts)), ("", [("kind", "write")], Double(http.writeTimeouts))])
             },
+            h.http.flatMap { http in
+                http.tlsHandshakes + http.tlsHandshakeFailures + http.tlsHandshakeTimeouts + http.tlsPlaintextRequests == 0 && http.security == nil ? nil :
+                Family(name: "kubemeter_http_tls_handshakes_total", type: "counter",
+                       help: "TLS handshakes: completed, failed (version, cipher, certificate, reset), cut off by the read timeout, or plain HTTP sent to the TLS port (answered 400).",
+                       samples: [("", [("result", "completed")], Double(http.tlsHandshakes)),
+                                 ("", [("result", "failed")], Double(http.tlsHandshakeFailures)),
+                                 ("", [("result", "timeout")], Double(http.tlsHandshakeTimeouts)),
+                                 ("", [("result", "plaintext")], Double(http.tlsPlaintextRequests))])
+            },
+            h.http?.security.map { security in
+                Family(name: "kubemeter_web_config_reloads_total", type: "counter",
+                       help: "Loads of --web.config.file and the files it names, the first one included.",
+                       samples: [("", [], Double(security.reloads))])
+            },
+            h.http?.security.map { security in
+                Family(name: "kubemeter_web_config_reload_errors_total", type: "counter",
+                       help: "Changed web configurations or certificate files that could not be loaded (the previous configuration stayed in force).",
+                       samples: [("", [], Double(security.reloadErrors))])
+            },
+            h.http?.security.map { security in
+                Family(name: "kubemeter_web_config_last_reload_successful", type: "gauge",
+                       help: "1 if the last load of the web configuration succeeded, else 0.",
+                       samples: [("", [], security.lastReloadSucceeded ? 1 : 0)])
+            },
+            h.http?.security.map { security in
+                Family(name: "kubemeter_http_auth_failures_total", type: "counter",
+                       help: "Requests answered 401: no, malformed or wrong basic auth credentials.",
+                       samples: [("", [], Double(security.authFailures))])
+            },
+            h.http?.security.map { security in
+                Family(name: "kubemeter_http_auth_cache_total", type: "counter",
+                       help: "Basic auth checks answered from the cache of recent successes, and those that ran a bcrypt.",
+                       samples: [("", [("result", "hit")], Double(security.authCacheHits)),
+                                 ("", [("result", "miss")], Double(security.authCacheMisses))])
+            },
             one("process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.", p.cpuSeconds),
             one("process_max_fds", "gauge", "Maximum number of open file descriptors.", p.maximumFileDescriptors.map { Double($0) }),
             one("process_open_fds", "gauge", "Number of open file descriptors.", p.openFileDescriptors.map { Double($0) }),

@@ -38,6 +38,14 @@ final class Connection {
 
     var discardedWhileLingering = 0
 
+    /// The connection's TLS state (nil: plain HTTP, or TLS already closed for lingering).
+    var tls: (any TLSStream)?
+    /// The TLS handshake is not complete: the connection is in `.reading`, waiting for no head yet.
+    var handshaking = false
+    /// What the last TLS call waits for, when it is not what the state implies (a handshake or a
+    /// read that must write, a write that must read). nil: the state's own interest.
+    var tlsWant: Int16?
+
     init(id: UInt64, fd: Int32, deadline: UInt64) {
         self.id = id
         self.fd = fd
@@ -46,7 +54,8 @@ final class Connection {
 
     /// The poll() events this state waits for. POLLHUP and POLLERR are reported regardless.
     var interest: Int16 {
-        switch state {
+        if let tlsWant, state != .awaitingHandler, state != .lingering { return tlsWant }
+        return switch state {
         case .reading, .lingering: Int16(POLLIN)
         case .awaitingHandler: 0
         case .writing: Int16(POLLOUT)

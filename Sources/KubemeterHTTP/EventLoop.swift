@@ -20,7 +20,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// Counters since start, and the connection limit in force; read from any thread.
     var statistics: HTTPServerStatistics {
-        counters.snapshot(maxConnections: configuration.maxConnections)
+        counters.snapshot(maxConnections: configuration.maxConnections, security: configuration.gate?.statistics)
     }
 
     /// UInt64.max until shutdown is requested; then the grace period in nanoseconds.
@@ -58,7 +58,17 @@ final class EventLoop: @unchecked Sendable {
         self.listener = listener
         self.configuration = configuration
         wakeup = try WakeupPipe()
-        pool = WorkerPool(handler: handler, wakeup: wakeup)
+        let gated: @Sendable (HTTPRequest) -> HTTPResponse
+        if let gate = configuration.gate {
+            gated = { request in
+                var response = gate.check(request) ?? handler(request)
+                gate.decorate(&response)
+                return response
+            }
+        } else {
+            gated = handler
+        }
+        pool = WorkerPool(handler: gated, wakeup: wakeup)
         readTimeout = MonotonicClock.nanoseconds(configuration.readTimeoutSeconds)
         writeTimeout = MonotonicClock.nanoseconds(configuration.writeTimeoutSeconds)
         keepAliveTimeout = MonotonicClock.nanoseconds(configuration.keepAliveTimeoutSeconds)
@@ -216,7 +226,18 @@ final class EventLoop: @unchecked Sendable {
                 continue
             }
             SocketOptions.disableNagle(fd)
+            var stream: (any TLSStream)?
+            if let tls = configuration.tls {
+                guard let made = tls.makeStream(fd: fd) else {
+                    ServerCounters.increment(counters.tlsHandshakeFailures)
+                    close(fd)
+                    continue
+                }
+                stream = made
+            }
             let connection = Connection(id: nextConnectionID, fd: fd, deadline: .max)
+            connection.tls = stream
+            connection.handshaking = stream != nil
             nextConnectionID += 1
             connections[connection.id] = connection
             setDeadline(connection, after(readTimeout, from: now))
@@ -251,7 +272,7 @@ final class EventLoop: @unchecked Sendable {
         }
         if let waitingForHead {
             ServerCounters.increment(counters.incompleteConnectionsClosedForRoom)
-            sendOverLimit(waitingForHead.fd)
+            if waitingForHead.tls == nil { sendOverLimit(waitingForHead.fd) }
             closeConnection(waitingForHead, abortively: false)
             return true
         }
@@ -285,8 +306,10 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// One non-blocking attempt to say why before the caller closes; the client learns it should
-    /// retry later.
+    /// retry later. Not on a TLS port: a TLS client would read plain text as a protocol error, so
+    /// there the connection is only closed.
     private func sendOverLimit(_ fd: Int32) {
+        if configuration.tls != nil { return }
         var response = HTTPResponse.text(503, "too many open connections")
         response.headers.add(name: "Retry-After", value: "1")
         let bytes = ResponseEncoder.encodeHead(response, bodyLength: response.body.count, connection: .close)
@@ -303,7 +326,11 @@ final class EventLoop: @unchecked Sendable {
         }
         switch connection.state {
         case .reading:
-            readRequest(connection, now: now)
+            if connection.handshaking {
+                continueHandshake(connection, now: now)
+            } else {
+                readRequest(connection, now: now)
+            }
         case .awaitingHandler:
             // Only POLLHUP/POLLERR can be reported here: the client is gone, its response is not wanted.
             closeConnection(connection, abortively: false)
@@ -314,8 +341,99 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    // MARK: TLS
+
+    /// Go's answer to plain HTTP on a TLS port (net/http), so clients and people see the mistake.
+    private static let plaintextOnTLSResponse = Array("HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n".utf8)
+
+    /// Advances the handshake as far as the socket allows. Before the first TLS call, one peeked
+    /// byte tells a TLS ClientHello (a handshake record, 0x16) from plain HTTP (a method's letter),
+    /// which gets the plain-text 400 above; anything else is closed.
+    private func continueHandshake(_ connection: Connection, now: UInt64) {
+        guard let tls = connection.tls else { return }
+        if connection.tlsWant == nil {
+            var first: UInt8 = 0
+            let peeked = recv(connection.fd, &first, 1, Int32(MSG_PEEK))
+            if peeked < 0 {
+                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
+                ServerCounters.increment(counters.tlsHandshakeFailures)
+                closeConnection(connection, abortively: false)
+                return
+            }
+            if peeked == 0 {
+                ServerCounters.increment(counters.tlsHandshakeFailures)
+                closeConnection(connection, abortively: false)
+                return
+            }
+            if first != 0x16 {
+                tls.close(notifyPeer: false)
+                connection.tls = nil
+                connection.handshaking = false
+                if (0x41...0x5A).contains(first) {
+                    ServerCounters.increment(counters.tlsPlaintextRequests)
+                    startWriting(connection, head: Self.plaintextOnTLSResponse, body: [], closeAfter: true, now: now)
+                } else {
+                    ServerCounters.increment(counters.tlsHandshakeFailures)
+                    closeConnection(connection, abortively: false)
+                }
+                return
+            }
+        }
+        switch tls.handshake() {
+        case .done:
+            connection.handshaking = false
+            connection.tlsWant = nil
+            ServerCounters.increment(counters.tlsHandshakes)
+            // The request may have come with the client's Finished; poll() would say so too, but
+            // bytes already inside OpenSSL it cannot see.
+            readRequest(connection, now: now)
+        case .wantRead:
+            connection.tlsWant = Int16(POLLIN)
+        case .wantWrite:
+            connection.tlsWant = Int16(POLLOUT)
+        case .closed, .failed:
+            ServerCounters.increment(counters.tlsHandshakeFailures)
+            closeConnection(connection, abortively: false)
+        }
+    }
+
+    /// recv() or its TLS equivalent: > 0 bytes, 0 at the end of the stream, < 0 with errno set
+    /// (EAGAIN when the call must wait, with `tlsWant` saying for what).
+    private func receive(_ connection: Connection) -> Int {
+        guard let tls = connection.tls else {
+            return receiveBuffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
+        }
+        let result = receiveBuffer.withUnsafeMutableBytes { tls.read(into: $0) }
+        switch result {
+        case .done(let count):
+            connection.tlsWant = nil
+            return count
+        case .wantRead:
+            connection.tlsWant = nil
+            errno = EAGAIN
+            return -1
+        case .wantWrite:
+            connection.tlsWant = Int16(POLLOUT)
+            errno = EAGAIN
+            return -1
+        case .closed:
+            return 0
+        case .failed:
+            errno = ECONNRESET
+            return -1
+        }
+    }
+
+    /// Reads what the socket has, and over TLS what the stream still holds decrypted (which wakes
+    /// no poll()), while a head is awaited.
     private func readRequest(_ connection: Connection, now: UInt64) {
-        let count = receiveBuffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
+        repeat {
+            readOnce(connection, now: now)
+        } while hasBufferedTLSInput(connection)
+    }
+
+    private func readOnce(_ connection: Connection, now: UInt64) {
+        let count = receive(connection)
         if count < 0 {
             if errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
                 closeConnection(connection, abortively: false)
@@ -339,6 +457,13 @@ final class EventLoop: @unchecked Sendable {
         if wasEmpty || received.contains(ASCII.lf) || connection.input.count > configuration.maxHeaderBytes {
             parseInput(connection, now: now)
         }
+    }
+
+    private func hasBufferedTLSInput(_ connection: Connection) -> Bool {
+        guard !connection.isClosed, connection.state == .reading, !connection.handshaking, let tls = connection.tls else {
+            return false
+        }
+        return tls.hasBufferedInput
     }
 
     private func parseInput(_ connection: Connection, now: UInt64) {
@@ -399,8 +524,15 @@ final class EventLoop: @unchecked Sendable {
 
     private func startWriting(_ connection: Connection, head: [UInt8], body: [UInt8], closeAfter: Bool, now: UInt64) {
         connection.state = .writing
-        connection.outputHead = head
-        connection.outputBody = body
+        connection.tlsWant = nil
+        if connection.tls != nil {
+            // One buffer, so that head and body share TLS records.
+            connection.outputHead = head + body
+            connection.outputBody = []
+        } else {
+            connection.outputHead = head
+            connection.outputBody = body
+        }
         connection.outputSent = 0
         connection.closeAfterWrite = closeAfter
         setDeadline(connection, after(writeTimeout, from: now))
@@ -427,10 +559,32 @@ final class EventLoop: @unchecked Sendable {
         finishResponse(connection, now: now)
     }
 
-    /// One sendmsg of what is left of head and body, without copying them together.
+    /// One sendmsg of what is left of head and body, without copying them together; over TLS one
+    /// SSL_write of what is left (`startWriting` put it all in `outputHead`).
     private static func sendOutput(_ connection: Connection) -> Int {
         let headCount = connection.outputHead.count
         let sent = connection.outputSent
+        if let tls = connection.tls {
+            let result = connection.outputHead.withUnsafeBytes { head in
+                tls.write(UnsafeRawBufferPointer(rebasing: head[sent...]))
+            }
+            switch result {
+            case .done(let count):
+                connection.tlsWant = nil
+                return count
+            case .wantWrite:
+                connection.tlsWant = nil
+                errno = EAGAIN
+                return -1
+            case .wantRead:
+                connection.tlsWant = Int16(POLLIN)
+                errno = EAGAIN
+                return -1
+            case .closed, .failed:
+                errno = EPIPE
+                return -1
+            }
+        }
         return connection.outputHead.withUnsafeBytes { head in
             connection.outputBody.withUnsafeBytes { body in
                 var vectors: [iovec] = []
@@ -468,11 +622,16 @@ final class EventLoop: @unchecked Sendable {
             setDeadline(connection, after(readTimeout, from: now))
             parseInput(connection, now: now)
         }
+        if hasBufferedTLSInput(connection) { readRequest(connection, now: now) }
     }
 
     // MARK: Closing
 
     private func beginLingering(_ connection: Connection, now: UInt64) {
+        // close_notify, then the raw socket is drained like a plain one.
+        connection.tls?.close(notifyPeer: true)
+        connection.tls = nil
+        connection.tlsWant = nil
         shutdown(connection.fd, Int32(SHUT_WR))
         connection.state = .lingering
         connection.input = []
@@ -507,7 +666,10 @@ final class EventLoop: @unchecked Sendable {
     private func expire(_ connection: Connection, now: UInt64) {
         switch connection.state {
         case .reading:
-            if connection.input.isEmpty {
+            if connection.handshaking {
+                ServerCounters.increment(counters.tlsHandshakeTimeouts)
+                closeConnection(connection, abortively: false)
+            } else if connection.input.isEmpty {
                 // Idle: a new connection that never spoke, or a kept-alive one between requests.
                 closeConnection(connection, abortively: false)
             } else {
@@ -528,6 +690,8 @@ final class EventLoop: @unchecked Sendable {
     private func closeConnection(_ connection: Connection, abortively: Bool) {
         guard !connection.isClosed else { return }
         connection.isClosed = true
+        connection.tls?.close(notifyPeer: false)
+        connection.tls = nil
         if abortively {
             SocketOptions.closeAbortively(connection.fd)
         } else {

@@ -17,6 +17,11 @@ package struct HTTPServerConfiguration: Sendable {
     package var maxHeaderBytes: Int = 8192
     /// Threads that run the handler.
     package var workerThreads: Int = 4
+    /// TLS on every connection (nil: plain HTTP). The handshake runs on the I/O thread, within
+    /// the read timeout counted from accept, like the request head that follows it.
+    package var tls: (any TLSStreamFactory)?
+    /// Runs on the worker before the handler (basic auth) and decorates its responses (headers).
+    package var gate: (any RequestGate)?
 
     package init(listenAddress: ListenAddress) {
         self.listenAddress = listenAddress

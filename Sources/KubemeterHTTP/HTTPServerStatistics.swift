@@ -19,4 +19,13 @@ package struct HTTPServerStatistics: Sendable, Equatable {
     package var writeTimeouts: UInt64
     /// The connection limit in force (the agent may lower the one asked for: `FileDescriptorBudget`).
     package var maxConnections: Int
+    /// TLS handshakes completed; those that failed (protocol version, certificate, a closed or reset
+    /// connection); those cut off by the read timeout; plain-HTTP requests sent to the TLS port
+    /// (answered 400, as Go's server does). All 0 without TLS.
+    package var tlsHandshakes: UInt64 = 0
+    package var tlsHandshakeFailures: UInt64 = 0
+    package var tlsHandshakeTimeouts: UInt64 = 0
+    package var tlsPlaintextRequests: UInt64 = 0
+    /// The web configuration's counters; nil without `--web.config.file`.
+    package var security: WebSecurityStatistics?
 }

@@ -10,12 +10,16 @@ final class ServerCounters: Sendable {
     let requestsRejected = Atomic<UInt64>(0)
     let readTimeouts = Atomic<UInt64>(0)
     let writeTimeouts = Atomic<UInt64>(0)
+    let tlsHandshakes = Atomic<UInt64>(0)
+    let tlsHandshakeFailures = Atomic<UInt64>(0)
+    let tlsHandshakeTimeouts = Atomic<UInt64>(0)
+    let tlsPlaintextRequests = Atomic<UInt64>(0)
 
     static func increment(_ counter: borrowing Atomic<UInt64>) {
         counter.wrappingAdd(1, ordering: .relaxed)
     }
 
-    func snapshot(maxConnections: Int) -> HTTPServerStatistics {
+    func snapshot(maxConnections: Int, security: WebSecurityStatistics?) -> HTTPServerStatistics {
         HTTPServerStatistics(
             connectionsAccepted: connectionsAccepted.load(ordering: .relaxed),
             connectionsRejected: connectionsRejected.load(ordering: .relaxed),
@@ -25,7 +29,12 @@ final class ServerCounters: Sendable {
             requestsRejected: requestsRejected.load(ordering: .relaxed),
             readTimeouts: readTimeouts.load(ordering: .relaxed),
             writeTimeouts: writeTimeouts.load(ordering: .relaxed),
-            maxConnections: maxConnections
+            maxConnections: maxConnections,
+            tlsHandshakes: tlsHandshakes.load(ordering: .relaxed),
+            tlsHandshakeFailures: tlsHandshakeFailures.load(ordering: .relaxed),
+            tlsHandshakeTimeouts: tlsHandshakeTimeouts.load(ordering: .relaxed),
+            tlsPlaintextRequests: tlsPlaintextRequests.load(ordering: .relaxed),
+            security: security
         )
     }
 }

@@ -6,6 +6,8 @@ import KubemeterExposition
 import KubemeterHTTP
 import KubemeterSnapshot
 import KubemeterSystemd
+import KubemeterTLS
+import KubemeterWebConfig
 import Logging
 
 #if canImport(Glibc)
@@ -137,6 +139,12 @@ struct Serve: ParsableCommand {
     @Option(help: ArgumentHelp("Seconds responses in flight may take to finish after SIGTERM/SIGINT; then the agent exits 0.", valueName: "seconds"))
     var shutdownGracePeriod: Double = 5
 
+    @Option(name: .customLong("web.config.file"), help: ArgumentHelp("""
+        TLS, client certificates, basic auth and response headers, in exporter-toolkit's web configuration \
+        format (docs/security.md). Re-read when it or the files it names change.
+        """, valueName: "path"))
+    var webConfigFile: String?
+
     func run() throws {
         let logger = host.makeLogger()
         // Socket activation: systemd (kubemeter.socket) passes the listening socket as fd 3, and
@@ -153,6 +161,29 @@ struct Serve: ParsableCommand {
         var http = HTTPServerConfiguration(listenAddress: address)
         http.maxConnections = maxConnections
         http.readTimeoutSeconds = readTimeout
+        if let webConfigFile {
+            let security: WebSecurity
+            do {
+                security = try WebSecurity(path: webConfigFile) { event in
+                    switch event {
+                    case .loaded(let config):
+                        logger.notice("web configuration reloaded", metadata: Self.describe(config, path: webConfigFile))
+                    case .failed(let error):
+                        var metadata: Logger.Metadata = ["error": "\(error)"]
+                        for (name, value) in error.fields { metadata[name] = "\(value)" }
+                        logger.error("web configuration not reloaded; the previous one stays in force", metadata: metadata)
+                    }
+                }
+            } catch {
+                var metadata: Logger.Metadata = ["error": "\(error)"]
+                for (name, value) in error.fields { metadata[name] = "\(value)" }
+                logger.critical("invalid --web.config.file", metadata: metadata)
+                throw ExitCode.failure
+            }
+            logger.info("web configuration loaded", metadata: Self.describe(security.config, path: webConfigFile))
+            if security.tlsEnabled { http.tls = security }
+            http.gate = security
+        }
         let agent: Agent
         do {
             agent = try Agent(
@@ -172,6 +203,18 @@ struct Serve: ParsableCommand {
         agent.run()
         withExtendedLifetime(signals) {}
         logger.info("stopped")
+    }
+}
+
+extension Serve {
+    static func describe(_ config: WebConfig, path: String) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["file": "\(path)", "tls": "\(config.tls != nil)", "basic_auth_users": "\(config.basicAuthUsers.count)"]
+        if let tls = config.tls {
+            metadata["cert_file"] = "\(tls.certFile)"
+            metadata["client_auth_type"] = "\(tls.clientAuth.rawValue)"
+            metadata["min_version"] = "\(tls.minVersion.rawValue)"
+        }
+        return metadata
     }
 }
 

@@ -17,9 +17,10 @@ mirror=$(grep -hoE '^URIs: *http[^ ]*/debian/?$' /etc/apt/sources.list.d/*.sourc
 
 # minbase, plus: the init system; the container runtime (containerd, runc, crun); iproute2 for the
 # pods' veth pairs; python3 for the test runner; busybox-static for the containers' root
-# filesystem; the kernel (its initramfs comes with it). docker.io is left out: it adds ~100 MB and
+# filesystem; the kernel (its initramfs comes with it); libssl3, which the agent links for TLS
+# (libcrypt1 is in minbase). docker.io is left out: it adds ~100 MB and
 # a daemon the test does not use.
-packages=systemd,systemd-sysv,dbus,containerd,runc,crun,iproute2,python3,busybox-static,kmod,linux-image-amd64,initramfs-tools
+packages=systemd,systemd-sysv,dbus,containerd,runc,crun,iproute2,python3,busybox-static,kmod,linux-image-amd64,initramfs-tools,libssl3
 
 work=$(mktemp -d "${out%/}.work.XXXXXX")
 trap 'rm -rf "$work"' EXIT

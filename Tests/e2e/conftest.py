@@ -52,9 +52,11 @@ def free_port():
 class Agent:
     """A running `kubemeter serve`; stopped with SIGTERM, which must end it with status 0."""
 
-    def __init__(self, binary, args, log_path, descriptor_limit=None):
+    def __init__(self, binary, args, log_path, descriptor_limit=None, ssl_context=None):
+        """ssl_context: the agent serves HTTPS (--web.config.file); requests use this context."""
         self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
+        self.ssl_context = ssl_context
+        self.base = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.log = open(log_path, "w")
         self.proc = subprocess.Popen([binary, "serve", "--listen-address", f"127.0.0.1:{self.port}"] + args,
@@ -65,7 +67,7 @@ class Agent:
         deadline = time.time() + 20
         while True:
             try:
-                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as r:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=2, context=self.ssl_context) as r:
                     if r.status == 200:
                         break
             except OSError:
@@ -78,15 +80,15 @@ class Agent:
     def get(self, path, headers=None):
         req = urllib.request.Request(self.base + path, headers=headers or {})
         try:
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=10, context=self.ssl_context) as r:
                 return r.status, dict(r.headers), r.read()
         except urllib.error.HTTPError as e:
             return e.code, dict(e.headers), e.read()
 
-    def metrics(self, path="/metrics"):
+    def metrics(self, path="/metrics", headers=None):
         """The samples at `path`, read with the real Prometheus parser:
         {(name, ((label, value), ...) sorted): value}."""
-        status, _, body = self.get(path)
+        status, _, body = self.get(path, headers)
         assert status == 200, f"GET {path} -> {status}"
         got = {}
         for family in text_string_to_metric_families(body.decode()):
@@ -117,9 +119,10 @@ class Agent:
 def agent(kubemeter_bin, tmp_path):
     started = []
 
-    def start(*args, descriptor_limit=None):
-        """descriptor_limit: the agent's RLIMIT_NOFILE, soft and hard (it raises its soft limit)."""
-        a = Agent(kubemeter_bin, list(args), str(tmp_path / f"agent{len(started)}.log"), descriptor_limit)
+    def start(*args, descriptor_limit=None, ssl_context=None):
+        """descriptor_limit: the agent's RLIMIT_NOFILE, soft and hard (it raises its soft limit).
+        ssl_context: the agent serves HTTPS; its readiness and `get` go through this context."""
+        a = Agent(kubemeter_bin, list(args), str(tmp_path / f"agent{len(started)}.log"), descriptor_limit, ssl_context)
         started.append(a)
         return a
     yield start

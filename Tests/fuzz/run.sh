@@ -8,7 +8,8 @@
 #   Tests/fuzz/run.sh --replay-only [TARGET...]         # only the regression inputs (fast, for CI)
 #
 # Targets: cpu.stat cpu.max memory.stat memory.events cgroup.events memory.current memory.max
-# pressure io.stat proc.stat proc.meminfo proc.net.dev proc.pid.stat http http.response json discovery.
+# pressure io.stat proc.stat proc.meminfo proc.net.dev proc.pid.stat http http.response json discovery
+# webconfig.
 #
 # Work files (corpora, logs) go to .build/fuzz/. A new crash is copied into
 # Tests/fuzz/regressions/<target>/ so it becomes a regression input; the script then exits 1.
@@ -53,6 +54,7 @@ build parsers KubemeterParsers "$ROOT/Sources/KubemeterParsers" "$ROOT/Tests/fuz
 build http KubemeterHTTP "$ROOT/Sources/KubemeterHTTP" "$ROOT/Tests/fuzz/HTTPFuzzTarget.swift" "$ROOT/Sources/KubemeterSync"
 build http-response KubemeterHTTP "$ROOT/Sources/KubemeterHTTP" "$ROOT/Tests/fuzz/HTTPResponseFuzzTarget.swift" "$ROOT/Sources/KubemeterSync"
 build json KubemeterJSON "$ROOT/Sources/KubemeterJSON" "$ROOT/Tests/fuzz/JSONFuzzTarget.swift"
+build webconfig KubemeterWebConfig "$ROOT/Sources/KubemeterWebConfig" "$ROOT/Tests/fuzz/WebConfigFuzzTarget.swift"
 # The name parsers and what they use; the rest of discovery reads the host (KubemeterHostFiles).
 D=$ROOT/Sources/KubemeterDiscovery
 build discovery KubemeterDiscovery "$D/CgroupName.swift $D/ContainerLogName.swift $D/ContainerRuntime.swift $D/KubernetesNameRules.swift $D/PodLogDirectoryName.swift $D/QoSClass.swift" \
@@ -62,7 +64,9 @@ build discovery KubemeterDiscovery "$D/CgroupName.swift $D/ContainerLogName.swif
 declare -A BIN SEEDS
 for t in cpu.stat cpu.max memory.stat memory.events cgroup.events memory.current memory.max pressure \
          io.stat proc.stat proc.meminfo proc.net.dev proc.pid.stat; do BIN[$t]=parsers; done
-BIN[http]=http; BIN[http.response]=http-response; BIN[json]=json; BIN[discovery]=discovery
+BIN[http]=http; BIN[http.response]=http-response; BIN[json]=json; BIN[discovery]=discovery; BIN[webconfig]=webconfig
+WC=$ROOT/Tests/KubemeterWebConfigTests/Fixtures
+SEEDS[webconfig]="$WC/full.yml $WC/tls-only.yml $WC/basic-auth-only.yml $WC/empty.yml"
 SEEDS[cpu.stat]="$FIX/cgroupv2_cpu.stat.txt $FIX/cgroup_unified_cpu.stat.txt"
 SEEDS[cpu.max]="$FIX/cgroupv2_cpu.max.txt"
 SEEDS[memory.stat]="$FIX/cgroupv2_memory.stat.txt"
@@ -76,7 +80,7 @@ SEEDS[proc.stat]="$FIX/proc_stat.txt"
 SEEDS[proc.meminfo]="$FIX/proc_meminfo.txt"
 SEEDS[proc.net.dev]="$FIX/proc_net_dev.txt"
 SEEDS[proc.pid.stat]="$FIX/proc_1_stat.txt $FIX/proc_self_stat.txt"
-TARGETS="cpu.stat cpu.max memory.stat memory.events cgroup.events memory.current memory.max pressure io.stat proc.stat proc.meminfo proc.net.dev proc.pid.stat http http.response json discovery"
+TARGETS="cpu.stat cpu.max memory.stat memory.events cgroup.events memory.current memory.max pressure io.stat proc.stat proc.meminfo proc.net.dev proc.pid.stat http http.response json discovery webconfig"
 if [ -n "$SELECTED" ]; then
   for t in $SELECTED; do
     [ -n "${BIN[$t]:-}" ] || { echo "unknown fuzz target: $t (known: $TARGETS)" >&2; exit 2; }

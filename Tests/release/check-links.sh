@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Checks that the release binary links only libraries the runtime image in the Dockerfile has:
-# glibc, libgcc (in debian:bookworm-slim), libsystemd0 with its own dependencies, and zlib; the Swift
+# glibc, libgcc (in debian:bookworm-slim), libsystemd0 with its own dependencies, zlib, OpenSSL
+# (libssl3: TLS on --web.config.file) and libcrypt1 (bcrypt for basic auth); the Swift
 # runtime and libstdc++ are linked statically.
 set -euo pipefail
 bin=${1:?usage: check-links.sh BINARY}
-allowed='^(linux-vdso\.so\.1|/lib64/ld-linux-x86-64\.so\.2|ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libutil\.so\.1|libstdc\+\+\.so\.6|libgcc_s\.so\.1|libsystemd\.so\.0|libcap\.so\.2|libgcrypt\.so\.20|libgpg-error\.so\.0|liblzma\.so\.5|libzstd\.so\.1|liblz4\.so\.1|libz\.so\.1)$'
+allowed='^(linux-vdso\.so\.1|/lib64/ld-linux-x86-64\.so\.2|ld-linux-x86-64\.so\.2|libc\.so\.6|libm\.so\.6|libpthread\.so\.0|libdl\.so\.2|librt\.so\.1|libutil\.so\.1|libstdc\+\+\.so\.6|libgcc_s\.so\.1|libsystemd\.so\.0|libcap\.so\.2|libgcrypt\.so\.20|libgpg-error\.so\.0|liblzma\.so\.5|libzstd\.so\.1|liblz4\.so\.1|libz\.so\.1|libssl\.so\.3|libcrypto\.so\.3|libcrypt\.so\.1)$'
 status=0
 while read -r name _; do
     [ -z "$name" ] && continue
