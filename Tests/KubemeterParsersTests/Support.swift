@@ -2,13 +2,9 @@ import KubemeterTestSupport
 import Testing
 @testable import KubemeterParsers
 
-/// Fixture files live next to this file; found through `#filePath` (no Bundle, no Foundation).
+/// Fixture files live in `Fixtures/` next to this file.
 enum Fixture {
-    static let directory: String = {
-        let path = "\(#filePath)"
-        let cut = path.lastIndex(of: "/")!
-        return String(path[..<cut]) + "/Fixtures/"
-    }()
+    static let directory = TestShell.fixturesDirectory()
 
     /// The fixture's bytes exactly as stored.
     static func bytes(_ name: String) throws -> [UInt8] {

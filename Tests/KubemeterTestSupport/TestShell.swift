@@ -31,6 +31,13 @@ public enum TestShell {
         return nil
     }
 
+    /// The `Fixtures/` directory beside the calling test file (found through `#filePath`: no
+    /// Bundle, no Foundation), with a trailing slash.
+    public static func fixturesDirectory(beside file: String = #filePath) -> String {
+        let cut = file.lastIndex(of: "/")!
+        return String(file[..<cut]) + "/Fixtures/"
+    }
+
     /// Runs `command` with /bin/sh.
     public static func run(_ command: String) throws(CommandFailed) {
         let status = system(command)
