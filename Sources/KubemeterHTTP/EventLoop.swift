@@ -404,22 +404,29 @@ final class EventLoop: @unchecked Sendable {
             return receiveBuffer.withUnsafeMutableBytes { recv(connection.fd, $0.baseAddress, $0.count, 0) }
         }
         let result = receiveBuffer.withUnsafeMutableBytes { tls.read(into: $0) }
+        return Self.asSocketCall(result, connection, waitsFor: Int16(POLLIN), closed: 0, failure: ECONNRESET)
+    }
+
+    /// A TLS read's or write's result as the socket call it stands for returns it: the count; -1
+    /// with EAGAIN when it must wait (`tlsWant` set only when it waits for the other direction
+    /// than its own, `waitsFor`); `closed` at the peer's close; -1 with `failure` on an error.
+    private static func asSocketCall(
+        _ result: TLSResult, _ connection: Connection, waitsFor own: Int16, closed: Int, failure: Int32
+    ) -> Int {
         switch result {
         case .done(let count):
             connection.tlsWant = nil
             return count
-        case .wantRead:
-            connection.tlsWant = nil
-            errno = EAGAIN
-            return -1
-        case .wantWrite:
-            connection.tlsWant = Int16(POLLOUT)
+        case .wantRead, .wantWrite:
+            let wanted = result == .wantRead ? Int16(POLLIN) : Int16(POLLOUT)
+            connection.tlsWant = wanted == own ? nil : wanted
             errno = EAGAIN
             return -1
         case .closed:
-            return 0
+            if closed < 0 { errno = failure }
+            return closed
         case .failed:
-            errno = ECONNRESET
+            errno = failure
             return -1
         }
     }
@@ -568,22 +575,7 @@ final class EventLoop: @unchecked Sendable {
             let result = connection.outputHead.withUnsafeBytes { head in
                 tls.write(UnsafeRawBufferPointer(rebasing: head[sent...]))
             }
-            switch result {
-            case .done(let count):
-                connection.tlsWant = nil
-                return count
-            case .wantWrite:
-                connection.tlsWant = nil
-                errno = EAGAIN
-                return -1
-            case .wantRead:
-                connection.tlsWant = Int16(POLLIN)
-                errno = EAGAIN
-                return -1
-            case .closed, .failed:
-                errno = EPIPE
-                return -1
-            }
+            return asSocketCall(result, connection, waitsFor: Int16(POLLOUT), closed: -1, failure: EPIPE)
         }
         return connection.outputHead.withUnsafeBytes { head in
             connection.outputBody.withUnsafeBytes { body in
