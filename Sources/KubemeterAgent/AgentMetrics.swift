@@ -84,26 +84,18 @@ struct AgentMetricsRenderer: Sendable {
                                  ("", [("result", "timeout")], Double(http.tlsHandshakeTimeouts)),
                                  ("", [("result", "plaintext")], Double(http.tlsPlaintextRequests))])
             },
-            h.http?.security.map { security in
-                Family(name: "kubemeter_web_config_reloads_total", type: "counter",
-                       help: "Loads of --web.config.file and the files it names, the first one included.",
-                       samples: [("", [], Double(security.reloads))])
-            },
-            h.http?.security.map { security in
-                Family(name: "kubemeter_web_config_reload_errors_total", type: "counter",
-                       help: "Changed web configurations or certificate files that could not be loaded (the previous configuration stayed in force).",
-                       samples: [("", [], Double(security.reloadErrors))])
-            },
-            h.http?.security.map { security in
-                Family(name: "kubemeter_web_config_last_reload_successful", type: "gauge",
-                       help: "1 if the last load of the web configuration succeeded, else 0.",
-                       samples: [("", [], security.lastReloadSucceeded ? 1 : 0)])
-            },
-            h.http?.security.map { security in
-                Family(name: "kubemeter_http_auth_failures_total", type: "counter",
-                       help: "Requests answered 401: no, malformed or wrong basic auth credentials.",
-                       samples: [("", [], Double(security.authFailures))])
-            },
+            one("kubemeter_web_config_reloads_total", "counter",
+                "Loads of --web.config.file and the files it names, the first one included.",
+                h.http?.security.map { Double($0.reloads) }),
+            one("kubemeter_web_config_reload_errors_total", "counter",
+                "Changed web configurations or certificate files that could not be loaded (the previous configuration stayed in force).",
+                h.http?.security.map { Double($0.reloadErrors) }),
+            one("kubemeter_web_config_last_reload_successful", "gauge",
+                "1 if the last load of the web configuration succeeded, else 0.",
+                h.http?.security.map { $0.lastReloadSucceeded ? 1 : 0 }),
+            one("kubemeter_http_auth_failures_total", "counter",
+                "Requests answered 401: no, malformed or wrong basic auth credentials.",
+                h.http?.security.map { Double($0.authFailures) }),
             h.http?.security.map { security in
                 Family(name: "kubemeter_http_auth_cache_total", type: "counter",
                        help: "Basic auth checks answered from the cache of recent successes, and those that ran a bcrypt.",
