@@ -64,9 +64,9 @@ final class CPURateTracker {
                 milliseconds: current.milliseconds - start.milliseconds)
         }
         snapshot.node.cpuUsageNanoCores = rate(
-            &slots[Self.nodeKey], usageNanoseconds: snapshot.node.cpuUsageSeconds.map { UInt64(($0 * 1e9).rounded()) })
+            &slots[Self.nodeKey], usageNanoseconds: snapshot.node.cpuUsageSeconds.map(Formulas.nanoseconds(seconds:)))
         func annotate(_ sample: inout CgroupSample, path: String) {
-            sample.cpuUsageNanoCores = rate(&slots[path], usageNanoseconds: sample.cpu?.usageUsec.map { $0 &* 1_000 })
+            sample.cpuUsageNanoCores = rate(&slots[path], usageNanoseconds: sample.cpu?.usageUsec.map(Formulas.nanoseconds(microseconds:)))
         }
         for p in snapshot.pods.indices {
             annotate(&snapshot.pods[p].sample, path: snapshot.pods[p].cgroupPath)

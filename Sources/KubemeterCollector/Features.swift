@@ -76,7 +76,7 @@ package struct Features: Sendable, Equatable {
         case .failure(let error): all.append(Feature(name: "node_filesystem", enabled: false, detail:
             "cannot statfs the kubelet's root directory (\(error)): /stats/summary has no node fs"))
         }
-        if let root = paths.runtimeRootPaths.first(where: { access($0, F_OK) == 0 }) {
+        if let root = paths.imageFileSystemRoot {
             all.append(Feature(name: "image_filesystem", enabled: true, detail: "statfs \(root)"))
         } else {
             all.append(Feature(name: "image_filesystem", enabled: false, detail:

@@ -44,10 +44,16 @@ package struct HostPaths: Sendable, Equatable {
         self.runtimeRootPaths = runtimeRootPaths
     }
 
+    /// The first of `runtimeRootPaths` that exists: the directory `runtime.imageFs` is the file
+    /// system of.
+    package var imageFileSystemRoot: String? {
+        runtimeRootPaths.first(where: Self.fileExists)
+    }
+
     /// The runtime whose state directory is the first of `runtimeRootPaths` that exists
     /// (`containerd`, `crio`, `docker`): the one of containers the cgroupfs driver names by bare ID.
     package var installedRuntime: String? {
-        guard let root = runtimeRootPaths.first(where: Self.fileExists) else { return nil }
+        guard let root = imageFileSystemRoot else { return nil }
         if root.hasSuffix("containerd") { return "containerd" }
         if root.hasSuffix("containers/storage") { return "crio" }
         if root.hasSuffix("docker") { return "docker" }

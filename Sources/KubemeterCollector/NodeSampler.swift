@@ -79,7 +79,7 @@ struct NodeSampler {
             usage.processIDLimit = limits.compactMap { $0?.value }.min()
             usage.processCount = value(.loadavg, of: proc, LoadAverage.parse)?.tasks
             usage.rootFileSystem = capacity(of: paths.kubeletRootPath, &unreadable)
-            if let runtimeRoot = paths.runtimeRootPaths.first(where: { access($0, F_OK) == 0 }) {
+            if let runtimeRoot = paths.imageFileSystemRoot {
                 usage.imageFileSystem = capacity(of: runtimeRoot, &unreadable)
             }
         }
