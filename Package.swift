@@ -98,8 +98,8 @@ let package = Package(
         .target(
             name: "KubemeterAgent",
             dependencies: [
-                "KubemeterParsers", "KubemeterSnapshot", "KubemeterCollector", "KubemeterExposition", "KubemeterHTTP",
-                "KubemeterSync", "KubemeterSystemd", "CLinux", .product(name: "Logging", package: "swift-log"),
+                "KubemeterParsers", "KubemeterHostFiles", "KubemeterSnapshot", "KubemeterCollector", "KubemeterExposition",
+                "KubemeterHTTP", "KubemeterSync", "KubemeterSystemd", "CLinux", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

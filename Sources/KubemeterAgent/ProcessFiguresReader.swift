@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import KubemeterHostFiles
 import KubemeterParsers
 import KubemeterSnapshot
 
@@ -11,11 +12,11 @@ enum ProcessFiguresReader {
         var figures = ProcessFigures()
         let ticks = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
         let pageSize = UInt64(max(1, sysconf(Int32(_SC_PAGESIZE))))
-        if let bytes = readWhole("/proc/self/stat"), let stat = try? ProcPIDStat.parse(bytes) {
+        if let bytes = try? WholeFile.read("/proc/self/stat"), let stat = try? ProcPIDStat.parse(bytes) {
             figures.cpuSeconds = Double(stat.utimeTicks + stat.stimeTicks) / ticks
             figures.residentBytes = stat.rssPages * pageSize
             figures.virtualBytes = stat.vsizeBytes
-            if let bootBytes = readWhole("/proc/stat"), let boot = (try? ProcStat.parse(bootBytes))?.bootTime {
+            if let bootBytes = try? WholeFile.read("/proc/stat"), let boot = (try? ProcStat.parse(bootBytes))?.bootTime {
                 figures.startTimeSeconds = Double(boot) + Double(stat.startTimeTicks) / ticks
             }
         }
@@ -32,20 +33,5 @@ enum ProcessFiguresReader {
             figures.openFileDescriptors = count - 1  // the listing's own fd
         }
         return figures
-    }
-
-    private static func readWhole(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
-            if n < 0, errno == EINTR { continue }
-            if n <= 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
-        }
-        return bytes
     }
 }
