@@ -57,8 +57,8 @@ let package = Package(
         .target(
             name: "KubemeterCollector",
             dependencies: [
-                "KubemeterParsers", "KubemeterHostFiles", "KubemeterDiscovery", "KubemeterSnapshot", "KubemeterSync", "CLinux",
-                .product(name: "Logging", package: "swift-log"),
+                "KubemeterParsers", "KubemeterHostFiles", "KubemeterDiscovery", "KubemeterSnapshot", "KubemeterSync", "KubemeterJSON",
+                "CLinux", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),

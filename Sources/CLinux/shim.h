@@ -44,4 +44,13 @@ static inline long clinux_release_program_text(void) {
 static inline int clinux_set_parent_death_signal(int signal) {
     return prctl(PR_SET_PDEATHSIG, (unsigned long)signal, 0UL, 0UL, 0UL);
 }
+#include <sys/syscall.h>
+#include <unistd.h>
+
+// ioprio_set(2) has no glibc wrapper, and syscall(2) is variadic. Puts the calling thread in the
+// idle I/O class (IOPRIO_CLASS_IDLE = 3, shifted by IOPRIO_CLASS_SHIFT = 13): its reads wait
+// while any other process wants the disk. The ephemeral-storage walker's thread calls it.
+static inline int clinux_set_thread_idle_io_priority(void) {
+    return (int)syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, (int)syscall(SYS_gettid), 3 << 13);
+}
 #endif

@@ -27,9 +27,12 @@ package struct AgentConfiguration: Sendable {
     package var shutdownGracePeriodSeconds: Double
     /// Time between `STATUS=` updates when systemd has no watchdog for us (with one, half its timeout).
     package var statusIntervalSeconds: Double
+    /// The background walks of pods' ephemeral storage; nil = off.
+    package var ephemeralStorage: EphemeralStorageMonitor.Configuration?
 
     package init(paths: HostPaths, podList: PodListJSONRenderer = PodListJSONRenderer(nodeName: NodeName.resolve(flag: nil, environment: nil)), kubepodsPath: String? = nil, sampleTimestamps: Bool = false, http: HTTPServerConfiguration,
-                listeningSocket: Int32? = nil, shutdownGracePeriodSeconds: Double = 5, statusIntervalSeconds: Double = 10) {
+                listeningSocket: Int32? = nil, shutdownGracePeriodSeconds: Double = 5, statusIntervalSeconds: Double = 10,
+                ephemeralStorage: EphemeralStorageMonitor.Configuration? = EphemeralStorageMonitor.Configuration()) {
         self.paths = paths
         self.podList = podList
         self.kubepodsPath = kubepodsPath
@@ -38,6 +41,7 @@ package struct AgentConfiguration: Sendable {
         self.listeningSocket = listeningSocket
         self.shutdownGracePeriodSeconds = shutdownGracePeriodSeconds
         self.statusIntervalSeconds = statusIntervalSeconds
+        self.ephemeralStorage = ephemeralStorage
     }
 }
 
@@ -71,8 +75,11 @@ package final class Agent: Sendable {
         }
         let collector = Collector(
             paths: configuration.paths, kubepodsPath: configuration.kubepodsPath,
-            maximumOpenFiles: budget.keptFiles,
+            maximumOpenFiles: budget.keptFiles, storage: configuration.ephemeralStorage,
             logger: logger)
+        if let storage = collector.storage, !storage.start() {
+            logger.error("cannot start the ephemeral-storage walking thread; no ephemeral storage is served")
+        }
         let health = AgentHealthRecorder()
         health.setFeatures(collector.features)
         Self.logFeatures(collector.features, logger)

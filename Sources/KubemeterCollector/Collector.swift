@@ -27,6 +27,8 @@ package final class Collector {
     private let failureLog = FailureLog()
     /// What this posture lets the agent read (probed once, at start).
     package let features: Features
+    /// The background walks of ephemeral storage; nil when they are off.
+    package let storage: EphemeralStorageMonitor?
 
     /// - Parameter maximumOpenFiles: fds kept open between collections at most, files and listed
     ///   directories together (see `defaultMaximumOpenDirectories` for how they share it); past it
@@ -35,6 +37,7 @@ package final class Collector {
     package init(
         paths: HostPaths, kubepodsPath: String? = nil,
         maximumOpenFiles: Int = Collector.defaultMaximumOpenFiles + Collector.defaultMaximumOpenDirectories,
+        storage: EphemeralStorageMonitor.Configuration? = nil,
         logger: Logger = Logger(label: "kubemeter.collector"), afterListing: (@Sendable (String) -> Void)? = nil
     ) {
         self.paths = paths
@@ -47,7 +50,8 @@ package final class Collector {
         networks = PodNetworkSampler(
             files: files, procPath: paths.procPath, procChecksIdentity: procChecksIdentity,
             cgroupChecksIdentity: cgroupChecksIdentity)
-        features = Features.probe(paths: paths, processLookup: networks.lookup)
+        features = Features.probe(paths: paths, processLookup: networks.lookup, storage: storage)
+        self.storage = storage.map { EphemeralStorageMonitor(paths: paths, configuration: $0, logger: logger) }
         if let cgroupPath = paths.cgroupPath {
             discovery = PodDiscovery(
                 configuration: DiscoveryConfiguration(
@@ -151,6 +155,10 @@ package final class Collector {
         }
         snapshot.timings = timings
         snapshot.scope = scope
+        if let storage {
+            storage.observe(snapshot.pods)
+            storage.attach(to: &snapshot)
+        }
         cpuRates.annotate(&snapshot)
         failureLog.log(problems, to: logger, now: MonotonicClock.seconds())
         return snapshot
@@ -284,9 +292,14 @@ final class FailureLog {
     private var lastLogged: [String: Double] = [:]
 
     func log(_ problems: CollectionProblems, to logger: Logger, now: Double) {
+        log(problems.allFailures.map { ($0.stage.rawValue, $0.error) }, to: logger, now: now)
+    }
+
+    /// `failures`, each with the stage (or walk) it happened in.
+    func log(_ failures: [(stage: String, error: HostFileError)], to logger: Logger, now: Double) {
         var logged = 0
         var held = 0
-        for (stage, error) in problems.allFailures {
+        for (stage, error) in failures {
             if let last = lastLogged[error.path], now - last < Self.interval { continue }
             guard logged < Self.linesPerCollection else {
                 held += 1
@@ -296,7 +309,7 @@ final class FailureLog {
             lastLogged[error.path] = now
             logged += 1
             logger.warning("cannot read a host file; its values are left out", metadata: [
-                "stage": "\(stage.rawValue)", "path": "\(error.path)", "error": "\(error)",
+                "stage": "\(stage)", "path": "\(error.path)", "error": "\(error)",
             ])
         }
         if held > 0 {

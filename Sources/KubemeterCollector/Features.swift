@@ -9,7 +9,7 @@ import KubemeterHostFiles
 package struct Features: Sendable, Equatable {
     package struct Feature: Sendable, Equatable {
         /// The `feature` label: `pod_metrics`, `container_names`, `pod_network`, `pressure`,
-        /// `node_filesystem`, `image_filesystem`.
+        /// `node_filesystem`, `image_filesystem`, `ephemeral_storage_logs`, `_rootfs`, `_volumes`.
         package var name: String
         package var enabled: Bool
         /// How it is read when enabled; what is missing and why when not.
@@ -21,7 +21,9 @@ package struct Features: Sendable, Equatable {
     package subscript(name: String) -> Feature? { all.first { $0.name == name } }
 
     /// Probes the host paths as the collector will read them.
-    static func probe(paths: HostPaths, processLookup: PodNetworkSampler.ProcessLookup) -> Features {
+    static func probe(
+        paths: HostPaths, processLookup: PodNetworkSampler.ProcessLookup, storage: EphemeralStorageMonitor.Configuration?
+    ) -> Features {
         var all: [Feature] = []
         if let cgroup = paths.cgroupPath {
             all.append(Feature(name: "pod_metrics", enabled: true, detail: "cgroup v2 tree \(cgroup)"))
@@ -82,6 +84,64 @@ package struct Features: Sendable, Equatable {
             all.append(Feature(name: "image_filesystem", enabled: false, detail:
                 "none of \(paths.runtimeRootPaths.joined(separator: ", ")) exists: /stats/summary has no runtime.imageFs"))
         }
+        all += ephemeralStorage(paths: paths, storage: storage)
         return Features(all: all)
+    }
+
+    /// Pods' ephemeral storage by part: each needs directories a posture may not reach. Probed by
+    /// listing them (not `access()`, which ignores CAP_DAC_READ_SEARCH for a non-root user).
+    static func ephemeralStorage(paths: HostPaths, storage: EphemeralStorageMonitor.Configuration?) -> [Feature] {
+        let names = ["ephemeral_storage_logs", "ephemeral_storage_rootfs", "ephemeral_storage_volumes"]
+        guard let storage else {
+            return names.map { Feature(name: $0, enabled: false, detail: "the walks are off (--ephemeral-storage-interval 0)") }
+        }
+        let pace = "walked every \(Int(storage.intervalSeconds)) s at <= \(storage.inodesPerSecond) inodes/s"
+        func listable(_ directory: String) -> String? {
+            do {
+                _ = try FileSystem.entries(of: directory)
+                return nil
+            } catch {
+                return error.description
+            }
+        }
+        let needsCapability = "; the agent needs CAP_DAC_READ_SEARCH (deploy/kubernetes/overlays/ephemeral-storage, deploy/systemd)"
+        var features: [Feature] = []
+        if let problem = listable(paths.podLogPath) {
+            features.append(Feature(name: names[0], enabled: false, detail: "cannot list " + problem))
+        } else {
+            features.append(Feature(name: names[0], enabled: true, detail: "files in \(paths.podLogPath)/<pod>/[<container>/], " + pace))
+        }
+        let root = paths.hostRootPath
+        let layers: [String]? = switch paths.installedRuntime {
+        case "containerd": [Path.join(root, "var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots")]
+        case "crio": [Path.join(root, "var/lib/containers/storage/overlay"), Path.join(root, "var/lib/containers/storage/overlay-containers")]
+        case "docker": [Path.join(root, "var/lib/docker/overlay2"), Path.join(root, "var/lib/docker/image/overlay2/layerdb/mounts")]
+        default: nil
+        }
+        if let layers {
+            let problems = layers.compactMap(listable)
+            let mountInfo = paths.procPath + "/1/mountinfo"
+            let unreadableMountInfo = paths.installedRuntime == "containerd" && access(mountInfo, R_OK) != 0
+            if !problems.isEmpty {
+                features.append(Feature(name: names[1], enabled: false, detail:
+                    "cannot list " + problems.joined(separator: "; ") + needsCapability))
+            } else if unreadableMountInfo {
+                features.append(Feature(name: names[1], enabled: false, detail:
+                    "cannot read \(mountInfo) (\(String(cString: strerror(errno)))): containerd's rootfs mounts are listed there"))
+            } else {
+                features.append(Feature(name: names[1], enabled: true, detail: "\(paths.installedRuntime ?? "") writable layers under \(layers[0]), " + pace))
+            }
+        } else {
+            features.append(Feature(name: names[1], enabled: false, detail:
+                "no container runtime state directory under \(root) (containerd, CRI-O or Docker)"))
+        }
+        let pods = Path.join(paths.kubeletRootPath, "pods")
+        if let problem = listable(pods) {
+            features.append(Feature(name: names[2], enabled: false, detail:
+                "cannot list " + problem + " (emptyDir, configMap volumes and etc-hosts)" + needsCapability))
+        } else {
+            features.append(Feature(name: names[2], enabled: true, detail: "emptyDir, configMap, gitRepo volumes and etc-hosts in \(pods), " + pace))
+        }
+        return features
     }
 }

@@ -29,11 +29,14 @@ package struct HostPaths: Sendable, Equatable {
     /// The container runtimes' state directories, in the order tried: the first that exists is
     /// on the image file system (`runtime.imageFs`). Only `statfs` is called on them.
     package var runtimeRootPaths: [String]
+    /// The host's `/` (`--host-root`): host paths that runtimes write into their own files
+    /// (an overlay's `upperdir=` in mountinfo) are resolved under it.
+    package var hostRootPath: String
 
     package init(
         procPath: String, cgroupPath: String?, cgroupTree: CgroupTree, podLogPath: String,
         containerLogPath: String, kubeletRootPath: String = "/var/lib/kubelet",
-        runtimeRootPaths: [String] = HostPaths.runtimeRoots(under: "/")
+        runtimeRootPaths: [String] = HostPaths.runtimeRoots(under: "/"), hostRootPath: String = "/"
     ) {
         self.procPath = procPath
         self.cgroupPath = cgroupPath
@@ -42,6 +45,7 @@ package struct HostPaths: Sendable, Equatable {
         self.containerLogPath = containerLogPath
         self.kubeletRootPath = kubeletRootPath
         self.runtimeRootPaths = runtimeRootPaths
+        self.hostRootPath = hostRootPath
     }
 
     /// The first of `runtimeRootPaths` that exists: the directory `runtime.imageFs` is the file
@@ -92,7 +96,8 @@ package struct HostPaths: Sendable, Equatable {
             podLogPath: podLogPath ?? Path.join(hostRoot, "var/log/pods"),
             containerLogPath: containerLogPath ?? Path.join(hostRoot, "var/log/containers"),
             kubeletRootPath: kubeletRootPath ?? Path.join(hostRoot, "var/lib/kubelet"),
-            runtimeRootPaths: imageFileSystemPath.map { [$0] } ?? runtimeRoots(under: hostRoot)
+            runtimeRootPaths: imageFileSystemPath.map { [$0] } ?? runtimeRoots(under: hostRoot),
+            hostRootPath: hostRoot
         )
     }
 

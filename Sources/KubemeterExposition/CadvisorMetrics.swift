@@ -34,6 +34,10 @@ package struct CadvisorMetricsRenderer: Sendable {
         var network: [NetDevInterface]?
         /// Containers only: the kubelet's restart count, from the container's log path.
         var restartCount: Int?
+        /// Containers only: the writable layer and the log files, from the last walk.
+        var rootfs: StorageUsage?
+        var rootfsDevice: String?
+        var logs: StorageUsage?
     }
 
     struct Family {
@@ -50,7 +54,8 @@ package struct CadvisorMetricsRenderer: Sendable {
                             sample: pod.sample, network: pod.network))
             for c in pod.containers {
                 rows.append(Row(container: c.name, id: id(c.cgroupPath), name: c.id, namespace: pod.namespace,
-                                pod: pod.name, sample: c.sample, network: nil, restartCount: c.restartCount))
+                                pod: pod.name, sample: c.sample, network: nil, restartCount: c.restartCount,
+                                rootfs: c.rootfs, rootfsDevice: c.rootfsDevice, logs: c.logs))
             }
         }
         // The client orders series by label values in label-name order: container, then id.
@@ -145,10 +150,77 @@ package struct CadvisorMetricsRenderer: Sendable {
         network(F.txErrors) { $0.txErrors }
         network(F.txDropped) { $0.txDropped }
         perRow(F.restarts) { row in row.restartCount.map { Double($0) } }
+        // The writable layer, as cAdvisor's container fs stats: one device, the layer's.
+        labelled(F.fsUsage, "device") { row in row.rootfs.map { [(row.rootfsDevice ?? "", Double($0.bytes))] } ?? [] }
+        labelled(F.fsInodes, "device") { row in row.rootfs.map { [(row.rootfsDevice ?? "", Double($0.inodes))] } ?? [] }
+        perRow(F.logsBytes) { row in row.logs.map { Double($0.bytes) } }
+        perRow(F.logsInodes) { row in row.logs.map { Double($0.inodes) } }
+        writePodStorage(snapshot, into: &written)
 
         for family in written.sorted(by: { $0.name < $1.name }) { family.write(&w) }
         NodeExporterStyle().write(snapshot.node, to: &w)
         return w.bytes
+    }
+
+    /// The pod-level ephemeral-storage families: `{namespace,pod}`, and by part.
+    private func writePodStorage(
+        _ snapshot: NodeSnapshot, into written: inout [(name: String, write: (inout PrometheusTextWriter) -> Void)]
+    ) {
+        let pods = ResourceMetricsRenderer.uniquePodIndices(snapshot.pods).map { snapshot.pods[$0] }
+            .sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
+        let totals = pods.map { ($0, Formulas.ephemeralStorage(of: $0)) }
+        func total(_ f: Family, _ value: @escaping (StorageUsage) -> Double) {
+            written.append((f.name, { w in
+                var opened = false
+                for (pod, usage) in totals {
+                    guard let usage else { continue }
+                    if !opened { w.family(f.name, type: f.type, help: f.help); opened = true }
+                    w.sample(f.name, labelSet: PrometheusTextWriter.labelSet([("namespace", pod.namespace), ("pod", pod.name)]), value: value(usage))
+                }
+            }))
+        }
+        total(F.podEphemeralBytes) { Double($0.bytes) }
+        total(F.podEphemeralInodes) { Double($0.inodes) }
+        total(F.podEphemeralWalk) { $0.measuredAtSeconds }
+        let parts = pods.map { ($0, Self.parts(of: $0)) }
+        func part(_ f: Family, _ value: @escaping (StorageUsage) -> Double) {
+            written.append((f.name, { w in
+                var opened = false
+                for (pod, list) in parts {
+                    for (name, volume, usage) in list {
+                        if !opened { w.family(f.name, type: f.type, help: f.help); opened = true }
+                        w.sample(f.name, labelSet: PrometheusTextWriter.labelSet([
+                            ("namespace", pod.namespace), ("part", name), ("pod", pod.name), ("volume", volume),
+                        ]), value: value(usage))
+                    }
+                }
+            }))
+        }
+        part(F.podEphemeralPartBytes) { Double($0.bytes) }
+        part(F.podEphemeralPartInodes) { Double($0.inodes) }
+    }
+
+    /// A pod's measured parts, in label order (`part`, then `volume`): the containers' layers
+    /// and logs summed, only when every container's is known (else the part is left out).
+    static func parts(of pod: PodUsage) -> [(part: String, volume: String, usage: StorageUsage)] {
+        guard let storage = pod.storage else { return [] }
+        func sum(_ parts: [StorageUsage?]) -> StorageUsage? {
+            var total = StorageUsage(bytes: 0, inodes: 0, measuredAtSeconds: 0)
+            for part in parts {
+                guard let part else { return nil }
+                total.bytes &+= part.bytes
+                total.inodes &+= part.inodes
+                total.measuredAtSeconds = max(total.measuredAtSeconds, part.measuredAtSeconds)
+            }
+            return total
+        }
+        var result: [(String, String, StorageUsage)] = []
+        if let hosts = storage.etcHosts { result.append(("etc_hosts", "", hosts)) }
+        if !pod.containers.isEmpty, let logs = sum(pod.containers.map(\.logs)) { result.append(("logs", "", logs)) }
+        if let podLogs = storage.podLogs { result.append(("pod_logs", "", podLogs)) }
+        if !pod.containers.isEmpty, let rootfs = sum(pod.containers.map(\.rootfs)) { result.append(("rootfs", "", rootfs)) }
+        for volume in storage.volumes ?? [] where volume.ephemeral { result.append(("volume", volume.name, volume.usage)) }
+        return result
     }
 
     /// The cgroup path as cAdvisor names the container: from the hierarchy's root, with a
@@ -216,6 +288,30 @@ package struct CadvisorMetricsRenderer: Sendable {
         static let txPackets = Family(name: "container_network_transmit_packets_total", type: "counter", help: "Cumulative count of packets transmitted")
         static let txErrors = Family(name: "container_network_transmit_errors_total", type: "counter", help: "Cumulative count of errors encountered while transmitting")
         static let txDropped = Family(name: "container_network_transmit_packets_dropped_total", type: "counter", help: "Cumulative count of packets dropped while transmitting")
+        static let fsUsage = Family(name: "container_fs_usage_bytes", type: "gauge", help: "Number of bytes that are consumed by the container on this filesystem.")
+        static let fsInodes = Family(name: "container_fs_inodes_total", type: "gauge", help: "Number of Inodes")
+        // Ours: ephemeral storage as the kubelet sums it (docs/metrics.md, "Ephemeral storage").
+        static let logsBytes = Family(
+            name: "kubemeter_container_logs_bytes", type: "gauge",
+            help: "Bytes on disk of the files in the container's /var/log/pods/<pod>/<container>/ directory (the Summary API's container logs.usedBytes), at the last walk.")
+        static let logsInodes = Family(
+            name: "kubemeter_container_logs_inodes", type: "gauge",
+            help: "Inodes of the files in the container's log directory (the Summary API's container logs.inodesUsed), at the last walk.")
+        static let podEphemeralBytes = Family(
+            name: "kubemeter_pod_ephemeral_storage_bytes", type: "gauge",
+            help: "The pod's ephemeral storage as the kubelet sums it (writable layers, logs, emptyDir and configMap volumes, pod log files, etc-hosts) in bytes on disk, at the last walk.")
+        static let podEphemeralInodes = Family(
+            name: "kubemeter_pod_ephemeral_storage_inodes", type: "gauge",
+            help: "Inodes of the pod's ephemeral storage as the kubelet counts them, at the last walk.")
+        static let podEphemeralWalk = Family(
+            name: "kubemeter_pod_ephemeral_storage_last_walk_timestamp_seconds", type: "gauge",
+            help: "When the newest walk of the pod's ephemeral storage ended, in seconds since the Unix epoch: the age of the figures.")
+        static let podEphemeralPartBytes = Family(
+            name: "kubemeter_pod_ephemeral_storage_part_bytes", type: "gauge",
+            help: "Bytes on disk of one part of the pod's ephemeral storage (part: rootfs, logs, pod_logs, etc_hosts, volume), at the last walk.")
+        static let podEphemeralPartInodes = Family(
+            name: "kubemeter_pod_ephemeral_storage_part_inodes", type: "gauge",
+            help: "Inodes of one part of the pod's ephemeral storage, at the last walk.")
         /// Ours: cAdvisor has no restart count (the kubelet's is in the pod status, from the CRI).
         static let restarts = Family(
             name: "kubemeter_container_restarts_total", type: "counter",

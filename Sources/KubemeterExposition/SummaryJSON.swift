@@ -128,7 +128,19 @@ package struct SummaryJSONRenderer: Sendable {
             json.beginObject()
             json.field("name", container.name)
             Self.time("startTime", seconds: container.startTimeSeconds, &json)
-            cgroupStats(container.sample, memoryLimit: Formulas.memoryLimitBytes(container.sample.memoryMax), time, &json)
+            cgroupStats(container.sample, memoryLimit: Formulas.memoryLimitBytes(container.sample.memoryMax), time, network: {
+                guard !onlyCPUAndMemory else { return }
+                // ContainerStats `rootfs` (the writable layer, on the image file system) and `logs`
+                // (on the kubelet's): pkg/kubelet/stats cri_stats_provider.go.
+                if let rootfs = container.rootfs {
+                    $0.key("rootfs")
+                    Self.storage(rootfs, on: node.imageFileSystem ?? node.rootFileSystem, &$0)
+                }
+                if let logs = container.logs {
+                    $0.key("logs")
+                    Self.storage(logs, on: node.rootFileSystem, &$0)
+                }
+            }, &json)
             json.endObject()
         }
         json.endArray()
@@ -138,6 +150,18 @@ package struct SummaryJSONRenderer: Sendable {
             // interfaces for it.
             if let interfaces = pod.hostNetwork == true ? node.netDev?.interfaces : pod.network {
                 Self.network(interfaces, time, &$0)
+            }
+            if let volumes = pod.storage?.volumes, !volumes.isEmpty {
+                $0.key("volume")
+                $0.beginArray()
+                for volume in volumes {
+                    Self.storage(volume.usage, on: volume.fileSystem ?? node.rootFileSystem, name: volume.name, &$0)
+                }
+                $0.endArray()
+            }
+            if let total = Formulas.ephemeralStorage(of: pod) {
+                $0.key("ephemeral-storage")
+                Self.storage(total, on: node.rootFileSystem, &$0)
             }
         }, &json)
         json.endObject()
@@ -267,6 +291,26 @@ package struct SummaryJSONRenderer: Sendable {
         json.field("rxErrors", interface.rxErrors)
         json.field("txBytes", interface.txBytes)
         json.field("txErrors", interface.txErrors)
+    }
+
+    /// `FsStats` of a part of a pod's ephemeral storage: used bytes and inodes from the walk, at the
+    /// walk's time; capacity, available and inodes from the file system it is on (the kubelet
+    /// takes them from the root or image file system's info). `name`: a `VolumeStats`.
+    static func storage(_ usage: StorageUsage, on fs: FileSystemCapacity?, name: String? = nil, _ json: inout JSONWriter) {
+        json.beginObject()
+        json.field("time", RFC3339.format(seconds: Int(usage.measuredAtSeconds)))
+        if let fs {
+            json.field("availableBytes", fs.availableBytes)
+            json.field("capacityBytes", fs.capacityBytes)
+        }
+        json.field("usedBytes", usage.bytes)
+        if let fs {
+            json.field("inodesFree", fs.inodesFree)
+            json.field("inodes", fs.inodes)
+        }
+        json.field("inodesUsed", usage.inodes)
+        if let name { json.field("name", name) }
+        json.endObject()
     }
 
     /// `FsStats` from `statfs`, as cAdvisor's `getVfsStats` and the kubelet's `RootFsStats`

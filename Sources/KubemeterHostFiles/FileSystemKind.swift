@@ -22,6 +22,14 @@ package enum FileSystemKind {
         return isCgroup(magic: Int(info.f_type))
     }
 
+    /// tmpfs or ramfs under `path`: memory, not disk (an emptyDir with `medium: Memory`, a Secret
+    /// or projected volume), so no part of a pod's ephemeral storage. False when statfs fails.
+    package static func isMemoryFileSystem(_ path: String) -> Bool {
+        var info = CLinux.statfs()
+        guard statfs(path, &info) == 0 else { return false }
+        return Int(info.f_type) == Int(TMPFS_MAGIC) || Int(info.f_type) == Int(RAMFS_MAGIC)
+    }
+
     static func isCgroup(magic: Int) -> Bool {
         magic == Int(CGROUP2_SUPER_MAGIC) || magic == Int(CGROUP_SUPER_MAGIC)
     }

@@ -113,6 +113,35 @@ package enum Formulas {
         fs.inodes > fs.inodesFree ? fs.inodes - fs.inodesFree : 0
     }
 
+    // MARK: Ephemeral storage
+
+    /// A pod's ephemeral storage, the kubelet's way (pkg/kubelet/stats/helper.go
+    /// `calcEphemeralStorage`, `addContainerUsage`): every container's writable layer, and its
+    /// logs where its layer is known, plus the pod's ephemeral volumes, the files of its log
+    /// directory and its `etc-hosts`. Log inodes count only where the kubelet reads stats from
+    /// the runtime (the CRI stats provider: containerd, cri-dockerd); on CRI-O it uses cAdvisor's
+    /// and leaves them out. Nil unless every part was measured: a total short of a part would be
+    /// a wrong figure, not a partial one. Its time is the newest part's.
+    package static func ephemeralStorage(of pod: PodUsage) -> StorageUsage? {
+        guard let storage = pod.storage, storage.complete, let volumes = storage.volumes else { return nil }
+        var total = StorageUsage(bytes: 0, inodes: 0, measuredAtSeconds: 0)
+        func add(_ part: StorageUsage?, inodes: Bool = true) {
+            guard let part else { return }
+            total.bytes &+= part.bytes
+            if inodes { total.inodes &+= part.inodes }
+            total.measuredAtSeconds = max(total.measuredAtSeconds, part.measuredAtSeconds)
+        }
+        for container in pod.containers {
+            guard let rootfs = container.rootfs, let logs = container.logs else { return nil }
+            add(rootfs)
+            add(logs, inodes: container.runtime != "crio")
+        }
+        for volume in volumes where volume.ephemeral { add(volume.usage) }
+        add(storage.podLogs)
+        add(storage.etcHosts)
+        return total.measuredAtSeconds > 0 ? total : nil
+    }
+
     // MARK: /pods: resources back from the cgroups
 
     /// The CPU limit in millicores: `cpu.max` quota * 1000 / period, rounded (the kubelet writes

@@ -19,6 +19,8 @@ package struct NodeSnapshot: Sendable {
     /// The kubelet's, the runtime's and the pods' cgroups (the Summary API's `systemContainers`),
     /// those found; read by every collection, to its scope.
     package var systemContainers: [SystemContainerUsage] = []
+    /// The background walks of pods' ephemeral storage (docs/metrics.md): nil when they are off.
+    package var ephemeralStorageWalks: EphemeralStorageWalkStatus?
 
     package init(
         timestampMilliseconds: Int64, node: NodeUsage, pods: [PodUsage], scrapeFailed: Bool = false,
@@ -119,6 +121,9 @@ package struct PodUsage: Sendable, Equatable {
     /// Seconds since the Unix epoch: when the pod's cgroup was made (the kubelet makes it just
     /// before the sandbox); see docs/metrics.md.
     package var startTimeSeconds: Double?
+    /// The parts of the pod's ephemeral storage that are not any container's, from the last walk;
+    /// nil when storage is not measured (the walks are off, or the pod is not walked yet).
+    package var storage: PodStorageUsage?
 
     package init(
         namespace: String, name: String, uid: String, qosClass: String, cgroupPath: String,
@@ -146,6 +151,13 @@ package struct ContainerUsage: Sendable, Equatable {
     /// The kubelet's restart count of this instance, from its log path (`<n>.log`); nil when
     /// unknown. See docs/metrics.md, `kubemeter_container_restarts_total`.
     package var restartCount: Int?
+    /// The container's writable layer (the Summary API's container `rootfs`), from the last walk.
+    package var rootfs: StorageUsage?
+    /// The device the writable layer is on, as mountinfo names its source (`/dev/vda1`):
+    /// cAdvisor's `device` label.
+    package var rootfsDevice: String?
+    /// The files of its log directory (the Summary API's container `logs`), from the last walk.
+    package var logs: StorageUsage?
 
     package init(
         name: String, id: String, runtime: String, cgroupPath: String, sample: CgroupSample,
@@ -159,6 +171,84 @@ package struct ContainerUsage: Sendable, Equatable {
         self.startTimeSeconds = startTimeSeconds
         self.restartCount = restartCount
     }
+}
+
+/// Bytes on disk and inodes of one part of a pod's ephemeral storage, as the kubelet counts them
+/// (`du`'s way: allocated blocks, every inode once), and when the walk that measured it ended.
+package struct StorageUsage: Sendable, Equatable {
+    package var bytes: UInt64
+    package var inodes: UInt64
+    /// Wall-clock seconds since the Unix epoch at which the walk of this part ended.
+    package var measuredAtSeconds: Double
+
+    package init(bytes: UInt64, inodes: UInt64, measuredAtSeconds: Double) {
+        self.bytes = bytes
+        self.inodes = inodes
+        self.measuredAtSeconds = measuredAtSeconds
+    }
+}
+
+/// One volume of a pod that the kubelet measures with `du` (pkg/volume `MetricsDu`): emptyDir,
+/// configMap, gitRepo, secret, projected, downwardAPI.
+package struct VolumeStorageUsage: Sendable, Equatable {
+    /// The volume's name in the pod spec (its directory's name under `volumes/<plugin>/`).
+    package var name: String
+    package var usage: StorageUsage
+    /// Part of the pod's ephemeral storage (pkg/volume/util `IsLocalEphemeralVolume`: an emptyDir
+    /// on disk, a configMap, a gitRepo); not so a tmpfs one (secret, projected, `medium: Memory`).
+    package var ephemeral: Bool
+    /// `statfs` of the volume's directory (the Summary API's capacity and available figures).
+    package var fileSystem: FileSystemCapacity?
+
+    package init(name: String, usage: StorageUsage, ephemeral: Bool = true, fileSystem: FileSystemCapacity? = nil) {
+        self.name = name
+        self.usage = usage
+        self.ephemeral = ephemeral
+        self.fileSystem = fileSystem
+    }
+}
+
+/// A pod's own parts of its ephemeral storage (its containers hold `rootfs` and `logs`).
+package struct PodStorageUsage: Sendable, Equatable {
+    /// Its volumes that the kubelet measures, sorted by name; nil when the kubelet's pod directory could not be
+    /// read (so the pod's total is unknown), empty when it has none.
+    package var volumes: [VolumeStorageUsage]?
+    /// The files directly in the pod's log directory (not its containers' subdirectories).
+    package var podLogs: StorageUsage?
+    /// The kubelet's `etc-hosts` file for the pod; nil when unreadable or absent.
+    package var etcHosts: StorageUsage?
+    /// Every part the kubelet's total has could be measured: only then is the total served.
+    package var complete: Bool
+
+    package init(volumes: [VolumeStorageUsage]?, podLogs: StorageUsage?, etcHosts: StorageUsage?, complete: Bool) {
+        self.volumes = volumes
+        self.podLogs = podLogs
+        self.etcHosts = etcHosts
+        self.complete = complete
+    }
+}
+
+/// The background walks of ephemeral storage: how the last one went, and the budget they keep.
+package struct EphemeralStorageWalkStatus: Sendable, Equatable {
+    /// Rounds completed since the start (each walks every pod once).
+    package var rounds: UInt64 = 0
+    /// Wall-clock seconds at which the last round ended; nil before the first.
+    package var lastRoundEndSeconds: Double?
+    /// Wall time the last round took (sleeps to keep the budget included).
+    package var lastRoundDurationSeconds: Double = 0
+    /// CPU time the walking thread has used since the start.
+    package var cpuSeconds: Double = 0
+    /// Inodes examined since the start, and in the last round.
+    package var inodesTotal: UInt64 = 0
+    package var lastRoundInodes: UInt64 = 0
+    /// Parts that could not be measured (an unreadable directory, a layer not found), since the start.
+    package var failuresTotal: UInt64 = 0
+    /// The budget: inodes examined per second at most.
+    package var inodesPerSecond: Int = 0
+    /// Seconds between the starts of two rounds.
+    package var intervalSeconds: Double = 0
+
+    package init() {}
 }
 
 /// A cgroup of the node's own that the Summary API reports beside the pods.

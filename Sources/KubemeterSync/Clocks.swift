@@ -26,6 +26,16 @@ package enum MonotonicClock {
     }
 }
 
+/// CLOCK_THREAD_CPUTIME_ID: CPU time the calling thread has used, for work a thread of its own
+/// does (the ephemeral-storage walks report their cost with it).
+package enum ThreadCPUClock {
+    package static func seconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+}
+
 /// CLOCK_REALTIME: what timestamps that leave the process carry (samples, logs, mtimes compared
 /// with now). The one place the agent reads it.
 package enum WallClock {

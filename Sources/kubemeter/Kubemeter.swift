@@ -99,6 +99,23 @@ struct HostOptions: ParsableArguments {
         """, valueName: "formula"))
     var cpuWeightConversion: CPUWeightConversionSetting = .auto
 
+    @Option(help: ArgumentHelp("""
+        Seconds between the starts of two walks of every pod's ephemeral storage (writable layers, \
+        logs, emptyDir volumes, etc-hosts), done in the background; 0 turns them off.
+        """, valueName: "seconds"))
+    var ephemeralStorageInterval: Double = 60
+
+    @Option(help: ArgumentHelp("""
+        Inodes the ephemeral-storage walks examine per second at most (about 2 µs of CPU each); 0 = no limit.
+        """, valueName: "count"))
+    var ephemeralStorageInodesPerSecond: Int = 20_000
+
+    var ephemeralStorage: EphemeralStorageMonitor.Configuration? {
+        guard ephemeralStorageInterval > 0 else { return nil }
+        return EphemeralStorageMonitor.Configuration(
+            inodesPerSecond: max(0, ephemeralStorageInodesPerSecond), intervalSeconds: ephemeralStorageInterval)
+    }
+
     var podListRenderer: PodListJSONRenderer {
         PodListJSONRenderer(nodeName: resolvedNodeName, cgroupfsRuntime: paths.installedRuntime, weightConversion: cpuWeightConversion)
     }
@@ -190,7 +207,8 @@ struct Serve: ParsableCommand {
                 configuration: AgentConfiguration(paths: host.paths, podList: host.podListRenderer, kubepodsPath: host.kubepodsPath,
                                                   sampleTimestamps: sampleTimestamps, http: http,
                                                   listeningSocket: passed,
-                                                  shutdownGracePeriodSeconds: shutdownGracePeriod),
+                                                  shutdownGracePeriodSeconds: shutdownGracePeriod,
+                                                  ephemeralStorage: host.ephemeralStorage),
                 logger: logger)
         } catch {
             logger.critical("cannot listen", metadata: ["error": "\(error)"])
@@ -255,7 +273,13 @@ struct Snapshot: ParsableCommand {
 
     func run() throws {
         let logger = host.makeLogger()
-        let snapshot = Collector(paths: host.paths, kubepodsPath: host.kubepodsPath, logger: logger).collect()
+        let collector = Collector(paths: host.paths, kubepodsPath: host.kubepodsPath, storage: host.ephemeralStorage, logger: logger)
+        var snapshot = collector.collect()
+        if let storage = collector.storage {
+            // One walk of the pods just found, then the same collection's figures attached.
+            storage.measureNow()
+            storage.attach(to: &snapshot)
+        }
         let bytes: [UInt8]
         switch format {
         case .prom: bytes = ResourceMetricsRenderer(sampleTimestamps: sampleTimestamps).render(snapshot)
