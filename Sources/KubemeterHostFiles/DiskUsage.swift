@@ -25,8 +25,8 @@ package struct DiskUsage: Sendable, Equatable {
     /// `major:minor` of a `st_dev`, as mountinfo's third field writes it (glibc's
     /// `gnu_dev_major`/`gnu_dev_minor` split, which the Glibc module does not export).
     package static func deviceNumber(_ device: UInt64) -> String {
-        let major = ((device >> 8) & 0xFFF) | ((device >> 32) & ~UInt64(0xFFF))
-        let minor = (device & 0xFF) | ((device >> 12) & ~UInt64(0xFF))
+        let major = ((device >> 8) & 0xFFF) | ((device >> 32) & 0xFFFF_F000)
+        let minor = (device & 0xFF) | ((device >> 12) & 0xFFFF_FF00)
         return "\(major):\(minor)"
     }
 }
