@@ -82,6 +82,7 @@ package final class Agent: Sendable {
         }
         let health = AgentHealthRecorder()
         health.setFeatures(collector.features)
+        health.setStorage(collector.storage)
         Self.logFeatures(collector.features, logger)
         let flight = SingleFlightCollector(collect: { collector.collect(scope: $0) }) { published in
             // On the collecting thread, right after the collection: the collector is idle.

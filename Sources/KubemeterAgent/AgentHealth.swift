@@ -14,6 +14,9 @@ struct AgentHealth: Sendable, Equatable {
     /// Whether each stage of the last collection read everything it found.
     var lastStageSucceeded: [CollectionStage: Bool] = [:]
     var lastPods = 0
+    /// The ephemeral-storage walks now (read at each /metrics, not at a collection: they run on
+    /// their own); nil when they are off.
+    var ephemeralStorageWalks: EphemeralStorageWalkStatus?
     var lastContainers = 0
     var lastPodsWithoutLogDirectory = 0
     var vanishedCgroups: UInt64 = 0
@@ -83,8 +86,19 @@ final class AgentHealthRecorder: Sendable {
         }
     }
 
-    /// Everything recorded so far.
-    var current: AgentHealth { health.withLock { $0 } }
+    private let storage = AnnotatedMutex<EphemeralStorageMonitor?>(nil)
+
+    /// Everything recorded so far, and the walks' status now.
+    var current: AgentHealth {
+        var current = health.withLock { $0 }
+        current.ephemeralStorageWalks = storage.withLock { $0 }?.status
+        return current
+    }
+
+    /// The ephemeral-storage walker whose status /metrics shows (set once, at start).
+    func setStorage(_ monitor: EphemeralStorageMonitor?) {
+        storage.withLock { $0 = monitor }
+    }
 
     /// What the posture lets the agent read (set once, at start).
     func setFeatures(_ features: Features) {

@@ -41,6 +41,13 @@ struct AgentMetricsRenderer: Sendable {
                        help: "1 if the posture the agent runs in lets it read the feature's files, else 0 (the start log says what is missing and why).",
                        samples: features.all.map { ("", [("feature", $0.name)], $0.enabled ? 1 : 0) })
             },
+            one("kubemeter_ephemeral_storage_walk_rounds_total", "counter", "Rounds of the background ephemeral-storage walks completed (each walks every pod once).", h.ephemeralStorageWalks.map { Double($0.rounds) }),
+            one("kubemeter_ephemeral_storage_walk_last_end_timestamp_seconds", "gauge", "When the last round of ephemeral-storage walks ended, in seconds since the Unix epoch.", h.ephemeralStorageWalks?.lastRoundEndSeconds),
+            one("kubemeter_ephemeral_storage_walk_last_duration_seconds", "gauge", "Wall time of the last round of ephemeral-storage walks, the budget's sleeps included.", h.ephemeralStorageWalks.flatMap { $0.rounds > 0 ? $0.lastRoundDurationSeconds : nil }),
+            one("kubemeter_ephemeral_storage_walk_cpu_seconds_total", "counter", "CPU time the ephemeral-storage walking thread has used.", h.ephemeralStorageWalks.map { $0.cpuSeconds }),
+            one("kubemeter_ephemeral_storage_walk_inodes_total", "counter", "Inodes the ephemeral-storage walks have examined.", h.ephemeralStorageWalks.map { Double($0.inodesTotal) }),
+            one("kubemeter_ephemeral_storage_walk_failures_total", "counter", "Parts of pods' ephemeral storage that a walk could not measure (the log names each path); their pods have no total.", h.ephemeralStorageWalks.map { Double($0.failuresTotal) }),
+            one("kubemeter_ephemeral_storage_walk_budget_inodes_per_second", "gauge", "The walks' budget: inodes examined per second at most (--ephemeral-storage-inodes-per-second; 0: none).", h.ephemeralStorageWalks.map { Double($0.inodesPerSecond) }),
             one("kubemeter_pods", "gauge", "Pods seen by the last collection.", Double(h.lastPods)),
             one("kubemeter_containers", "gauge", "App containers seen by the last collection.", Double(h.lastContainers)),
             one("kubemeter_pods_without_log_directory", "gauge", "Pod cgroups the last collection could not name (no CRI pod log directory).", Double(h.lastPodsWithoutLogDirectory)),

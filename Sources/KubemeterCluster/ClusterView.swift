@@ -121,7 +121,7 @@ package struct ClusterView: Sendable, Equatable {
             case .psi: line.pressure
             case .rx: line.summary?.rxBytesPerSecond
             case .tx: line.summary?.txBytesPerSecond
-            case .name, .namespace, .throttle, .oom, .restarts: nil
+            case .name, .namespace, .throttle, .oom, .restarts, .ephemeral: nil
             }
         }
         return nodes.sorted { a, b in

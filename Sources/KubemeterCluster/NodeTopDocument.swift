@@ -120,6 +120,7 @@ private struct FieldReader {
         row.throttledPercent = try number(object, "throttled_percent")
         row.oomKills = try unsigned(object, "oom_kills")
         row.restarts = try unsigned(object, "restarts").map { Int(clamping: $0) }
+        row.ephemeralStorageBytes = try unsigned(object, "ephemeral_storage_bytes")
         row.cpuPressure = try number(object, "cpu_pressure_some_avg10")
         row.memoryPressure = try number(object, "memory_pressure_some_avg10")
         row.ioPressure = try number(object, "io_pressure_some_avg10")

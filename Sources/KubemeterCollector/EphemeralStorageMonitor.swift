@@ -61,7 +61,7 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
     // Guarded by `lock`.
     private var subjects: [Subject]?
     private var measurements: [String: PodMeasurement] = [:]
-    private var status = EphemeralStorageWalkStatus()
+    private var walkStatus = EphemeralStorageWalkStatus()
     private var stopped = false
     private var started = false
 
@@ -76,8 +76,8 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
         self.logger = logger
         locator = WritableLayerLocator(
             hostRoot: paths.hostRootPath, procPath: paths.procPath, installedRuntime: paths.installedRuntime)
-        status.inodesPerSecond = configuration.inodesPerSecond
-        status.intervalSeconds = configuration.intervalSeconds
+        walkStatus.inodesPerSecond = configuration.inodesPerSecond
+        walkStatus.intervalSeconds = configuration.intervalSeconds
     }
 
     /// Starts the walking thread; it waits for the first collection's pods, then walks them,
@@ -120,8 +120,13 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
                     snapshot.pods[index].containers[c].logs = measured.logs[container.name]
                 }
             }
-            snapshot.ephemeralStorageWalks = status
+            snapshot.ephemeralStorageWalks = walkStatus
         }
+    }
+
+    /// How the walks have gone so far.
+    package var status: EphemeralStorageWalkStatus {
+        lock.withLock { walkStatus }
     }
 
     /// One round now, on the calling thread, unpaced (`kubemeter snapshot`, tests).
@@ -175,13 +180,13 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
         let failures = UInt64(roundFailures.count)
         lock.withLock {
             measurements = measurements.filter { ids.contains($0.key) }
-            status.rounds += 1
-            status.lastRoundEndSeconds = WallClock.seconds()
-            status.lastRoundDurationSeconds = Double(MonotonicClock.now() - roundStart) / 1e9
-            status.cpuSeconds += cpu
-            status.inodesTotal += roundInodes
-            status.lastRoundInodes = roundInodes
-            status.failuresTotal += failures
+            walkStatus.rounds += 1
+            walkStatus.lastRoundEndSeconds = WallClock.seconds()
+            walkStatus.lastRoundDurationSeconds = Double(MonotonicClock.now() - roundStart) / 1e9
+            walkStatus.cpuSeconds += cpu
+            walkStatus.inodesTotal += roundInodes
+            walkStatus.lastRoundInodes = roundInodes
+            walkStatus.failuresTotal += failures
         }
         failureLog.log(roundFailures, to: logger, now: MonotonicClock.seconds())
     }

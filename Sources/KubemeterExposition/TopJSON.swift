@@ -54,6 +54,7 @@ package struct TopJSONRenderer: Sendable {
         json.field("throttled_percent", row.throttledPercent)
         json.field("oom_kills", row.oomKills)
         json.field("restarts", row.restarts)
+        json.field("ephemeral_storage_bytes", row.ephemeralStorageBytes)
         json.field("cpu_pressure_some_avg10", row.cpuPressure)
         json.field("memory_pressure_some_avg10", row.memoryPressure)
         json.field("io_pressure_some_avg10", row.ioPressure)

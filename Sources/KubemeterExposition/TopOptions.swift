@@ -18,7 +18,7 @@ package struct TopOptions: Sendable, Equatable {
 
 /// The column a top table is sorted by: largest first, names alphabetically.
 package enum TopSortKey: String, Sendable, CaseIterable {
-    case cpu, memory, name, namespace, throttle, oom, restarts, psi, rx, tx
+    case cpu, memory, name, namespace, throttle, oom, restarts, ephemeral, psi, rx, tx
 
     /// The key bound to this sort in the live view.
     package var key: Character {
@@ -30,6 +30,7 @@ package enum TopSortKey: String, Sendable, CaseIterable {
         case .throttle: "t"
         case .oom: "o"
         case .restarts: "R"
+        case .ephemeral: "E"
         case .psi: "p"
         case .rx: "r"
         case .tx: "x"

@@ -106,6 +106,7 @@ package struct TopTable: Sendable {
         figure("THR%") { TopFormat.percent($0.throttledPercent) }
         figure("OOM") { TopFormat.count($0.oomKills) }
         figure("RESTARTS") { TopFormat.count($0.restarts.map { UInt64($0) }) }
+        figure("EPHEM") { TopFormat.bytes($0.ephemeralStorageBytes.map { Double($0) }) }
         if wide {
             figure("PSI-CPU") { TopFormat.percent($0.cpuPressure) }
             figure("PSI-MEM") { TopFormat.percent($0.memoryPressure) }

@@ -21,6 +21,9 @@ package struct TopRow: Sendable, Equatable {
     /// The kubelet's restart count (from the log path); a pod row sums its containers' and is
     /// nil when any of them is unknown.
     package var restarts: Int?
+    /// Bytes of ephemeral storage at the last walk: a pod's as the kubelet sums it, a container's
+    /// writable layer and logs.
+    package var ephemeralStorageBytes: UInt64?
     /// `some avg10` of `cpu.pressure`, `memory.pressure`, `io.pressure`, in percent.
     package var cpuPressure: Double?
     package var memoryPressure: Double?
@@ -117,6 +120,7 @@ package struct TopView: Sendable, Equatable {
                     var row = TopRow(namespace: pod.namespace, pod: pod.name, container: container.name, qosClass: pod.qosClass)
                     Self.fill(&row, previousContainers[container.id]?.sample, container.sample, seconds)
                     row.restarts = container.restartCount
+                    if let rootfs = container.rootfs, let logs = container.logs { row.ephemeralStorageBytes = rootfs.bytes &+ logs.bytes }
                     rows.append(row)
                 }
             } else {
@@ -124,6 +128,7 @@ package struct TopView: Sendable, Equatable {
                 let before = previousPods[pod.uid]
                 Self.fill(&row, before?.sample, pod.sample, seconds)
                 row.restarts = Self.restarts(of: pod)
+                row.ephemeralStorageBytes = Formulas.ephemeralStorage(of: pod)?.bytes
                 row.hostNetwork = pod.hostNetwork
                 if row.hostNetwork != true,
                    let rates = Formulas.networkRates(previous: before?.network, current: pod.network, seconds: seconds) {
@@ -175,6 +180,7 @@ package struct TopView: Sendable, Equatable {
             case .throttle: row.throttledPercent
             case .oom: row.oomKills.map { Double($0) }
             case .restarts: row.restarts.map { Double($0) }
+            case .ephemeral: row.ephemeralStorageBytes.map { Double($0) }
             case .psi: row.pressure
             case .rx: row.rxBytesPerSecond
             case .tx: row.txBytesPerSecond

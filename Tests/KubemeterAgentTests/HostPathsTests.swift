@@ -22,7 +22,7 @@ import Testing
         hostRoot: "/host/", procPath: "/p", cgroupPath: "/c", podLogPath: "/l", containerLogPath: "/k",
         kubeletRootPath: "/r", imageFileSystemPath: "/i")
     #expect(paths == HostPaths(procPath: "/p", cgroupPath: "/c", cgroupTree: .explicit, podLogPath: "/l", containerLogPath: "/k",
-                               kubeletRootPath: "/r", runtimeRootPaths: ["/i"]))
+                               kubeletRootPath: "/r", runtimeRootPaths: ["/i"], hostRootPath: "/host/"))
 }
 
 @Test func theStateDirectoriesAreUnderTheHostRoot() {

@@ -59,6 +59,10 @@ class Agent:
         self.base = f"{'https' if ssl_context else 'http'}://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.log = open(log_path, "w")
+        # The background ephemeral-storage walks are timing-dependent: off unless a test asks
+        # for them (test_ephemeral_storage.py does, with its own interval).
+        if "--ephemeral-storage-interval" not in args:
+            args = args + ["--ephemeral-storage-interval", "0"]
         self.proc = subprocess.Popen([binary, "serve", "--listen-address", f"127.0.0.1:{self.port}"] + args,
                                      stdout=self.log, stderr=subprocess.STDOUT,
                                      preexec_fn=None if descriptor_limit is None else
