@@ -50,8 +50,13 @@ package final class Collector {
         networks = PodNetworkSampler(
             files: files, procPath: paths.procPath, procChecksIdentity: procChecksIdentity,
             cgroupChecksIdentity: cgroupChecksIdentity)
-        features = Features.probe(paths: paths, processLookup: networks.lookup, storage: storage)
-        self.storage = storage.map { EphemeralStorageMonitor(paths: paths, configuration: $0, logger: logger) }
+        let features = Features.probe(paths: paths, processLookup: networks.lookup, storage: storage)
+        self.features = features
+        var parts: EphemeralStorageMonitor.Parts = []
+        if features["ephemeral_storage_logs"]?.enabled == true { parts.insert(.logs) }
+        if features["ephemeral_storage_rootfs"]?.enabled == true { parts.insert(.rootfs) }
+        if features["ephemeral_storage_volumes"]?.enabled == true { parts.insert(.volumes) }
+        self.storage = storage.map { EphemeralStorageMonitor(paths: paths, configuration: $0, parts: parts, logger: logger) }
         if let cgroupPath = paths.cgroupPath {
             discovery = PodDiscovery(
                 configuration: DiscoveryConfiguration(

@@ -54,7 +54,19 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
         var pod = PodStorageUsage(volumes: nil, podLogs: nil, etcHosts: nil, complete: false)
     }
 
+    /// The parts a posture lets the agent read (`Features`): the others are not tried, so a
+    /// posture without them logs once at start, not at every round.
+    package struct Parts: OptionSet, Sendable {
+        package let rawValue: Int
+        package init(rawValue: Int) { self.rawValue = rawValue }
+        package static let logs = Parts(rawValue: 1)
+        package static let rootfs = Parts(rawValue: 2)
+        package static let volumes = Parts(rawValue: 4)
+        package static let all: Parts = [.logs, .rootfs, .volumes]
+    }
+
     package let configuration: Configuration
+    private let parts: Parts
     private let paths: HostPaths
     private let logger: Logger
     private let lock = ConditionLock()
@@ -70,8 +82,11 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
     private let failureLog = FailureLog()
     private var roundFailures: [(stage: String, error: HostFileError)] = []
 
-    package init(paths: HostPaths, configuration: Configuration, logger: Logger = Logger(label: "kubemeter.storage")) {
+    package init(
+        paths: HostPaths, configuration: Configuration, parts: Parts = .all, logger: Logger = Logger(label: "kubemeter.storage")
+    ) {
         self.paths = paths
+        self.parts = parts
         self.configuration = configuration
         self.logger = logger
         locator = WritableLayerLocator(
@@ -168,7 +183,7 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
         roundInodes = 0
         roundFailures = []
         let cpuAtStart = ThreadCPUClock.seconds()
-        locator.beginRound(runtimes: Set(pods.flatMap { $0.containers.map(\.runtime) }))
+        locator.beginRound(runtimes: parts.contains(.rootfs) ? Set(pods.flatMap { $0.containers.map(\.runtime) }) : [])
         for pod in pods {
             if lock.withLock({ stopped }) { return }
             let measured = measure(pod)
@@ -195,7 +210,8 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
         var result = PodMeasurement()
         let podLogDirectory = Path.join(paths.podLogPath, "\(pod.namespace)_\(pod.name)_\(pod.uid)")
         var complete = true
-        for container in pod.containers {
+        if !parts.contains(.rootfs) || !parts.contains(.volumes) || !parts.contains(.logs) { complete = false }
+        for container in pod.containers where parts.contains(.rootfs) {
             switch locator.layer(of: container.id, runtime: container.runtime) {
             case .success(let layer):
                 switch DiskUsageWalk.measure(layer, pace: pace) {
@@ -210,14 +226,22 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
                 failed(error, part: "rootfs")
                 complete = false
             }
+        }
+        for container in pod.containers where parts.contains(.logs) {
             if let usage = filesIn(Path.join(podLogDirectory, container.name), part: "logs") {
                 result.logs[container.name] = usage
             } else {
                 complete = false
             }
         }
-        result.pod.podLogs = filesIn(podLogDirectory, part: "pod_logs")
-        if result.pod.podLogs == nil { complete = false }
+        if parts.contains(.logs) {
+            result.pod.podLogs = filesIn(podLogDirectory, part: "pod_logs")
+            if result.pod.podLogs == nil { complete = false }
+        }
+        guard parts.contains(.volumes) else {
+            result.pod.complete = false
+            return result
+        }
         let podDirectory = Path.join(paths.kubeletRootPath, "pods/\(pod.uid)")
         result.pod.volumes = volumes(in: podDirectory)
         if result.pod.volumes == nil { complete = false }

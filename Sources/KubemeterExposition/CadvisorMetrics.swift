@@ -168,36 +168,29 @@ package struct CadvisorMetricsRenderer: Sendable {
     ) {
         let pods = ResourceMetricsRenderer.uniquePodIndices(snapshot.pods).map { snapshot.pods[$0] }
             .sorted { ($0.namespace, $0.name) < ($1.namespace, $1.name) }
-        let totals = pods.map { ($0, Formulas.ephemeralStorage(of: $0)) }
-        func total(_ f: Family, _ value: @escaping (StorageUsage) -> Double) {
+        /// One family of pod-level series, each a label set and its storage figure.
+        func family(_ f: Family, _ series: [([UInt8], StorageUsage)], _ value: @escaping (StorageUsage) -> Double) {
+            guard !series.isEmpty else { return }
             written.append((f.name, { w in
-                var opened = false
-                for (pod, usage) in totals {
-                    guard let usage else { continue }
-                    if !opened { w.family(f.name, type: f.type, help: f.help); opened = true }
-                    w.sample(f.name, labelSet: PrometheusTextWriter.labelSet([("namespace", pod.namespace), ("pod", pod.name)]), value: value(usage))
-                }
+                w.family(f.name, type: f.type, help: f.help)
+                for (labels, usage) in series { w.sample(f.name, labelSet: labels, value: value(usage)) }
             }))
         }
-        total(F.podEphemeralBytes) { Double($0.bytes) }
-        total(F.podEphemeralInodes) { Double($0.inodes) }
-        total(F.podEphemeralWalk) { $0.measuredAtSeconds }
-        let parts = pods.map { ($0, Self.parts(of: $0)) }
-        func part(_ f: Family, _ value: @escaping (StorageUsage) -> Double) {
-            written.append((f.name, { w in
-                var opened = false
-                for (pod, list) in parts {
-                    for (name, volume, usage) in list {
-                        if !opened { w.family(f.name, type: f.type, help: f.help); opened = true }
-                        w.sample(f.name, labelSet: PrometheusTextWriter.labelSet([
-                            ("namespace", pod.namespace), ("part", name), ("pod", pod.name), ("volume", volume),
-                        ]), value: value(usage))
-                    }
-                }
-            }))
+        let totals = pods.compactMap { pod in
+            Formulas.ephemeralStorage(of: pod).map { (PrometheusTextWriter.labelSet([("namespace", pod.namespace), ("pod", pod.name)]), $0) }
         }
-        part(F.podEphemeralPartBytes) { Double($0.bytes) }
-        part(F.podEphemeralPartInodes) { Double($0.inodes) }
+        family(F.podEphemeralBytes, totals) { Double($0.bytes) }
+        family(F.podEphemeralInodes, totals) { Double($0.inodes) }
+        family(F.podEphemeralWalk, totals) { $0.measuredAtSeconds }
+        let parts = pods.flatMap { pod in
+            Self.parts(of: pod).map { part in
+                (PrometheusTextWriter.labelSet([
+                    ("namespace", pod.namespace), ("part", part.part), ("pod", pod.name), ("volume", part.volume),
+                ]), part.usage)
+            }
+        }
+        family(F.podEphemeralPartBytes, parts) { Double($0.bytes) }
+        family(F.podEphemeralPartInodes, parts) { Double($0.inodes) }
     }
 
     /// A pod's measured parts, in label order (`part`, then `volume`): the containers' layers

@@ -37,8 +37,8 @@ private func get(_ router: Router, _ path: String, _ query: String? = nil) -> (I
     let lines = body.split(separator: "\n").map(String.init)
     #expect(lines[1] == "rates over 2.00 s (since the previous collection); sorted by name; showing 2 pods")
     #expect(lines[2].hasPrefix("NAMESPACE    POD         CONTAINER  QOS"))
-    // CPU, CPU-LIM, CPU%LIM, MEM, MEM-LIM, MEM%LIM, THR%, OOM, RESTARTS, PSI-CPU, PSI-MEM, PSI-IO, RX/s, TX/s.
-    #expect(lines[4] == "shop         web-1       (2)        burstable   0.500    0.500    100.0   200Mi    400Mi     50.0  25.0    3         2      1.5      7.3     0.5  1.95Ki  500B")
+    // CPU, CPU-LIM, CPU%LIM, MEM, MEM-LIM, MEM%LIM, THR%, OOM, RESTARTS, EPHEM, PSI-CPU, PSI-MEM, PSI-IO, RX/s, TX/s.
+    #expect(lines[4] == "shop         web-1       (2)        burstable   0.500    0.500    100.0   200Mi    400Mi     50.0  25.0    3         2      -      1.5      7.3     0.5  1.95Ki  500B")
     #expect(flight.collection(before: flight.lastFullCollection!)?.generation == 1)
 }
 

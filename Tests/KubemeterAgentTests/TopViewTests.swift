@@ -173,6 +173,28 @@ enum TopFixture {
     #expect(json.contains("\"restarts\":0") && json.contains("\"restarts\":null"))
 }
 
+/// EPHEM: a pod's total as the kubelet sums it, a container's layer and logs; "-" (sorted last)
+/// until every part of the pod was measured.
+@Test func ephemeralStorageIsShownAndSorted() {
+    var current = TopFixture.snapshot(step: 1)
+    let web = current.pods.firstIndex { $0.name == "web-1" }!
+    let at = 1_000.0
+    for c in current.pods[web].containers.indices {
+        current.pods[web].containers[c].rootfs = StorageUsage(bytes: 3 << 20, inodes: 10, measuredAtSeconds: at)
+        current.pods[web].containers[c].logs = StorageUsage(bytes: 1 << 20, inodes: 2, measuredAtSeconds: at)
+    }
+    current.pods[web].storage = PodStorageUsage(
+        volumes: [VolumeStorageUsage(name: "cache", usage: StorageUsage(bytes: 2 << 20, inodes: 5, measuredAtSeconds: at))],
+        podLogs: StorageUsage(bytes: 0, inodes: 0, measuredAtSeconds: at), etcHosts: nil, complete: true)
+    let pods = TopView(current: current, previous: nil, options: TopOptions(sort: .ephemeral))
+    #expect(pods.rows.map { "\($0.pod)=\($0.ephemeralStorageBytes.map(String.init) ?? "-")" } == ["web-1=\(10 << 20)", "node-agent=-"])
+    #expect(TopTable().table(pods).dropFirst().first?.contains(" 10.0Mi ") == true)
+    let containers = TopView(current: current, previous: nil, options: TopOptions(sort: .ephemeral, containers: true))
+    #expect(containers.rows.map(\.ephemeralStorageBytes) == [4 << 20, 4 << 20])
+    current.pods[web].storage?.complete = false
+    #expect(TopView(current: current, previous: nil, options: TopOptions(sort: .ephemeral)).rows.allSatisfy { $0.ephemeralStorageBytes == nil })
+}
+
 @Test func theTableShowsEachFigureAndDashesForUnknown() {
     let view = TopView(current: TopFixture.snapshot(step: 1), previous: TopFixture.snapshot(step: 0), options: TopOptions())
     let text = TopTable().render(view)
@@ -180,9 +202,9 @@ enum TopFixture {
     #expect(lines[0] == "node  cpu 2.000/4 cores (50.0%)  mem 8.00Gi/16.0Gi (50.0%)  psi cpu 2.5 mem 0.0 io 12.3  net rx 1.00Ki tx 0B  pods 2  containers 2")
     #expect(lines[1] == "rates over 2.00 s; sorted by cpu; showing 2 pods")
     #expect(lines[2] == "")
-    #expect(lines[3] == "NAMESPACE    POD         CONTAINER    CPU  CPU%LIM     MEM  MEM%LIM  THR%  OOM  RESTARTS  PSI    RX/s  TX/s")
-    #expect(lines[4] == "kube-system  node-agent  (0)        2.000        -  50.0Mi        -     -    -         0    -    host  host")
-    #expect(lines[5] == "shop         web-1       (2)        0.500    100.0   200Mi     50.0  25.0    3         2  7.3  1.95Ki  500B")
+    #expect(lines[3] == "NAMESPACE    POD         CONTAINER    CPU  CPU%LIM     MEM  MEM%LIM  THR%  OOM  RESTARTS  EPHEM  PSI    RX/s  TX/s")
+    #expect(lines[4] == "kube-system  node-agent  (0)        2.000        -  50.0Mi        -     -    -         0      -    -    host  host")
+    #expect(lines[5] == "shop         web-1       (2)        0.500    100.0   200Mi     50.0  25.0    3         2      -  7.3  1.95Ki  500B")
     #expect(lines.count == 7 && lines[6] == "")
 }
 
