@@ -93,12 +93,13 @@ soak: deps test-deps release
 sanitize: deps
 	Tests/sanitize/run.sh
 
-## bench: scrape cost beside the kernel floor and node_exporter (prints figures and goal verdicts; not a test).
+## bench: scrape cost beside the kernel floor and node_exporter, and the ephemeral-storage walks' cost (prints figures and goal verdicts; not a test).
 bench: release test-deps
 	@dpkg -s prometheus-node-exporter >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq prometheus-node-exporter; }
 	@mkdir -p .build-bench
 	cc -O2 -o .build-bench/floor Tests/bench/floor.c
 	$(PY) Tests/bench/bench.py --kubemeter $(abspath $(RELEASE_BIN)) --floor .build-bench/floor
+	$(PY) Tests/bench/walk_bench.py --kubemeter $(abspath $(RELEASE_BIN))
 
 ## bench-cluster: what `kubectl kubemeter top --once` costs with 4, 16 and 32 agents and one slow node (figures, not a test).
 bench-cluster: release test-deps

@@ -3,13 +3,18 @@ fake-node --storage tree, each part and each pod's total against the generator's
 checked against GNU du in test_fake_node_storage.py), on /metrics/cadvisor, /stats/summary and
 /top.json; the walk budget; the features on /metrics."""
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import FAKE_NODE
+from conftest import FAKE_NODE, free_port
 from topview import parse_bytes, rows
 
 
@@ -155,3 +160,92 @@ def test_snapshot_walks_once(tmp_path, kubemeter_bin):
     pods = {p["podRef"]["uid"]: p for p in json.loads(out)["pods"]}
     for pod in truth["pods"]:
         assert pods[pod["uid"]]["ephemeral-storage"]["usedBytes"] == expected_total(pod, "docker")[0]
+
+
+NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+# What the shipped unit and DaemonSet have (no capability), and what reading every part needs.
+POSTURES = {
+    "nobody-no-capabilities": NOBODY + ["--inh-caps=-all"],
+    "nobody-with-dac-read-search": NOBODY + ["--inh-caps=-all,+dac_read_search", "--ambient-caps=+dac_read_search"],
+}
+
+
+@pytest.mark.parametrize("posture", list(POSTURES))
+def test_postures_say_what_they_cannot_read(tmp_path, kubemeter_bin, posture):
+    """As on a node: containerd's snapshots/ 0700 and the kubelet's pods/ 0750, both root's. Without
+    a capability only the logs are walked (and the features say why the rest is not); with
+    CAP_DAC_READ_SEARCH alone every part is, and the totals are the truth's."""
+    base = tempfile.mkdtemp(prefix="kubemeter-storage-posture-")
+    os.chmod(base, 0o755)
+    try:
+        out = os.path.join(base, "node")
+        subprocess.run([sys.executable, FAKE_NODE, out, "--pods", "3", "--containers", "2", "--storage", "--seed", "5"],
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(os.path.join(out, "truth.json")) as f:
+            truth = json.load(f)
+        os.chmod(os.path.join(out, "var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots"), 0o700)
+        os.chmod(os.path.join(out, "var/lib/kubelet/pods"), 0o750)
+        port = free_port()
+        log_path = os.path.join(base, "agent.log")
+        with open(log_path, "w") as log:
+            proc = subprocess.Popen(POSTURES[posture] + [kubemeter_bin, "serve", "--listen-address", f"127.0.0.1:{port}",
+                                    "--host-root", out, "--ephemeral-storage-interval", "1",
+                                    "--ephemeral-storage-inodes-per-second", "0"], stdout=log, stderr=subprocess.STDOUT)
+        try:
+            a = _Client(port, proc, log_path)
+            m = wait_for_rounds(a, 1)
+            features = {f: m[("kubemeter_feature_enabled", (("feature", f),))]
+                        for f in ("ephemeral_storage_logs", "ephemeral_storage_rootfs", "ephemeral_storage_volumes")}
+            cad = a.metrics("/metrics/cadvisor")
+            totals = {dict(k[1])["pod"]: v for k, v in cad.items() if k[0] == "kubemeter_pod_ephemeral_storage_bytes"}
+            logs = {(dict(k[1])["pod"], dict(k[1])["container"]): v for k, v in cad.items()
+                    if k[0] == "kubemeter_container_logs_bytes"}
+            want_logs = {(p["name"], c): parts["logs"]["bytes"]
+                         for p in truth["pods"] for c, parts in p["ephemeral_storage"]["containers"].items()}
+            assert logs == want_logs
+            if posture == "nobody-no-capabilities":
+                assert features == {"ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": 0, "ephemeral_storage_volumes": 0}
+                text = open(log_path).read()
+                assert "Permission denied" in text and "CAP_DAC_READ_SEARCH" in text
+                # No total short of the parts it cannot read, and no failure counted per round for them.
+                assert totals == {}
+                assert m[("kubemeter_ephemeral_storage_walk_failures_total", ())] == 0
+                assert not any(k[0] == "container_fs_usage_bytes" for k in cad)
+            else:
+                assert features == {"ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": 1, "ephemeral_storage_volumes": 1}
+                assert totals == {p["name"]: expected_total(p, "containerd")[0] for p in truth["pods"]}
+                assert m[("kubemeter_ephemeral_storage_walk_failures_total", ())] == 0
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+class _Client:
+    """The few calls of conftest's Agent, for an agent started under setpriv."""
+
+    def __init__(self, port, proc, log_path):
+        self.base, self.proc, self.log_path = f"http://127.0.0.1:{port}", proc, log_path
+        deadline = time.time() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(self.base + "/healthz", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            assert proc.poll() is None and time.time() < deadline, self.logs()
+            time.sleep(0.05)
+
+    def get(self, path):
+        with urllib.request.urlopen(self.base + path, timeout=10) as r:
+            return r.status, dict(r.headers), r.read()
+
+    def metrics(self, path="/metrics"):
+        _, _, body = self.get(path)
+        return {(s.name, tuple(sorted(s.labels.items()))): s.value
+                for fam in text_string_to_metric_families(body.decode()) for s in fam.samples}
+
+    def logs(self):
+        return open(self.log_path).read()
