@@ -10,7 +10,7 @@ K8S_VERSION=${K8S_VERSION:-1.32.0}
 OUT=$(mktemp -d)
 trap 'rm -rf "$OUT"' EXIT
 status=0
-for dir in deploy/kubernetes deploy/kubernetes/overlays/prometheus-operator deploy/kubernetes/overlays/kube-rbac-proxy deploy/kubernetes/overlays/tls deploy/kubernetes/rbac-viewer; do
+for dir in deploy/kubernetes deploy/kubernetes/overlays/prometheus-operator deploy/kubernetes/overlays/kube-rbac-proxy deploy/kubernetes/overlays/tls deploy/kubernetes/overlays/ephemeral-storage deploy/kubernetes/rbac-viewer; do
     name=$(echo "$dir" | tr / _)
     mkdir -p "$OUT/$name"
     if ! kubectl kustomize "$dir" > "$OUT/$name/rendered.yaml"; then

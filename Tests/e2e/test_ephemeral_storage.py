@@ -5,6 +5,7 @@ checked against GNU du in test_fake_node_storage.py), on /metrics/cadvisor, /sta
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -166,7 +167,15 @@ NOBODY = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
 # What the shipped unit and DaemonSet have (no capability), and what reading every part needs.
 POSTURES = {
     "nobody-no-capabilities": NOBODY + ["--inh-caps=-all"],
+    # deploy/systemd/ephemeral-storage.conf: the dynamic user with that one ambient capability.
     "nobody-with-dac-read-search": NOBODY + ["--inh-caps=-all,+dac_read_search", "--ambient-caps=+dac_read_search"],
+    # deploy/kubernetes/overlays/ephemeral-storage: uid 0, its own PID namespace, that one capability.
+    "root-with-dac-read-search-only": ["unshare", "--pid", "--fork", "--kill-child=SIGTERM",
+                                       "setpriv", "--bounding-set=-all,+dac_read_search", "--inh-caps=-all"],
+    # Why the capability: root owns the runtime's directories, but not what a non-root
+    # container wrote in its layer.
+    "root-no-capabilities": ["unshare", "--pid", "--fork", "--kill-child=SIGTERM",
+                             "setpriv", "--bounding-set=-all", "--inh-caps=-all"],
 }
 
 
@@ -185,12 +194,28 @@ def test_postures_say_what_they_cannot_read(tmp_path, kubemeter_bin, posture):
             truth = json.load(f)
         os.chmod(os.path.join(out, "var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots"), 0o700)
         os.chmod(os.path.join(out, "var/lib/kubelet/pods"), 0o750)
+        # A directory a container running as uid 1000 made private, in the first pod's first layer.
+        first = truth["pods"][0]
+        layer = layer_of(out, first["containers"][0]["id"])
+        private = os.path.join(layer, "private")
+        os.mkdir(private, 0o700)
+        with open(os.path.join(private, "secret.bin"), "wb") as f:
+            f.write(b"s" * 10_000)
+        os.chown(os.path.join(private, "secret.bin"), 1000, 1000)
+        os.chown(private, 1000, 1000)
+        added = sum(os.lstat(p).st_blocks * 512 for p in (private, os.path.join(private, "secret.bin")))
+        es = first["ephemeral_storage"]
+        es["containers"][first["containers"][0]["name"]]["rootfs"]["bytes"] += added
+        es["containers"][first["containers"][0]["name"]]["rootfs"]["inodes"] += 2
+        es["total"]["bytes"] += added
+        es["total"]["inodes"] += 2
         port = free_port()
         log_path = os.path.join(base, "agent.log")
         with open(log_path, "w") as log:
             proc = subprocess.Popen(POSTURES[posture] + [kubemeter_bin, "serve", "--listen-address", f"127.0.0.1:{port}",
                                     "--host-root", out, "--ephemeral-storage-interval", "1",
-                                    "--ephemeral-storage-inodes-per-second", "0"], stdout=log, stderr=subprocess.STDOUT)
+                                    "--ephemeral-storage-inodes-per-second", "0"], stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
         try:
             a = _Client(port, proc, log_path)
             m = wait_for_rounds(a, 1)
@@ -203,7 +228,15 @@ def test_postures_say_what_they_cannot_read(tmp_path, kubemeter_bin, posture):
             want_logs = {(p["name"], c): parts["logs"]["bytes"]
                          for p in truth["pods"] for c, parts in p["ephemeral_storage"]["containers"].items()}
             assert logs == want_logs
-            if posture == "nobody-no-capabilities":
+            if posture == "root-no-capabilities":
+                # Every directory the runtime and the kubelet own is root's: listed. The private
+                # one is not readable: that pod has no total (never one short of it), the others do.
+                assert features == {"ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": 1, "ephemeral_storage_volumes": 1}
+                assert m[("kubemeter_ephemeral_storage_walk_failures_total", ())] >= 1
+                assert first["name"] not in totals
+                assert totals == {p["name"]: expected_total(p, "containerd")[0] for p in truth["pods"][1:]}
+                assert "Permission denied" in open(log_path).read()
+            elif posture == "nobody-no-capabilities":
                 assert features == {"ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": 0, "ephemeral_storage_volumes": 0}
                 text = open(log_path).read()
                 assert "Permission denied" in text and "CAP_DAC_READ_SEARCH" in text
@@ -216,10 +249,21 @@ def test_postures_say_what_they_cannot_read(tmp_path, kubemeter_bin, posture):
                 assert totals == {p["name"]: expected_total(p, "containerd")[0] for p in truth["pods"]}
                 assert m[("kubemeter_ephemeral_storage_walk_failures_total", ())] == 0
         finally:
-            proc.terminate()
+            # unshare --fork ignores SIGTERM: the whole group, so the agent gets it too.
+            os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def layer_of(tree, container_id):
+    """The upperdir fake-node's mountinfo gives the container, under the tree."""
+    with open(os.path.join(tree, "proc/1/mountinfo")) as f:
+        for line in f:
+            if f"/k8s.io/{container_id}/rootfs " in line:
+                upper = line.split("upperdir=")[1].split(",")[0].strip()
+                return os.path.join(tree, upper.lstrip("/"))
+    raise AssertionError(f"no rootfs mount of {container_id}")
 
 
 class _Client:

@@ -9,14 +9,18 @@ verdict goes to out/status ("pass" or "fail: ...").
 
 Usage: node_test.py SHARE   (SHARE holds bin/kubemeter, optionally deploy/kubemeter.service, out/)
 """
+import hashlib
+import io
 import json
 import os
 import re
 import secrets
 import shlex
+import signal
 import socket
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 import urllib.error
@@ -37,6 +41,16 @@ OOM_LIMIT = 32 * MiB           # memory.max of the OOM container, below its 64 M
 THROTTLE_QUOTA = (10000, 100000)  # cpu.max of the throttled container: 10 % of one CPU
 SWAP_LIMIT = 48 * MiB          # memory.swap.max written on one container, for container_swap_limit_bytes
 FRAME_SIZE, FRAME_COUNT = 1000, 137  # frames fed to each pod's eth0 from the host end of its veth
+
+# The storage pod (systemd layout only): what its containers write, all of it exactly measured by du.
+IMAGE_REF = "docker.io/e2e/busybox:local"  # imported from an OCI layout built in the guest
+LAYER_WRITE = (3 * MiB, 50)    # the writer's dd into its writable layer, then that many small files
+VOLUME_WRITE = (2 * MiB, 20)   # the same into its emptyDir "scratch"
+SANDBOX_WRITE = 1 * MiB        # into the sandbox's own layer: must never count as an app container's
+LOG_LINES = 100                # lines the writer prints before its "writes done"
+CRASH_RESTARTS = 2             # the crash-looper exits this many times, restarted each time
+STORAGE_PORT = 10266           # a root `kubemeter serve` of our own, walking every second
+KUBELET_PODS = "/var/lib/kubelet/pods"
 
 # Tolerances for gauges (stated in every report line that uses them).
 CONTAINER_GAUGE_TOL = (1 * MiB, 0.01)   # absolute, relative: outside [min, max] of the readings
@@ -166,20 +180,40 @@ def kv(path):
 
 class Container:
     def __init__(self, pod, name, argv, cpu_quota=None, memory_limit=None, swap_limit=None, restart_argv=None,
-                 exits=False):
+                 exits=False, image=False, mounts=(), crash_loops=0):
         self.pod, self.name, self.argv = pod, name, argv
         self.cpu_quota, self.memory_limit, self.swap_limit = cpu_quota, memory_limit, swap_limit
         self.restart_argv, self.exits = restart_argv, exits
+        # image: run from IMAGE_REF on the overlayfs snapshotter (a writable layer), not --rootfs.
+        # mounts: (host path, container path, options) bind mounts. crash_loops: exits that many
+        # times (each instance restarted), the last instance sleeps.
+        self.image, self.mounts, self.crash_loops = image, mounts, crash_loops
         self.id = secrets.token_hex(32)
         self.instance = 0
-        self.dead_ids = []
+        self.dead_ids = []       # dead instances whose link and log stay
+        self.collected_ids = []  # dead instances garbage-collected: link and log removed
+
+    def argv_now(self):
+        if self.crash_loops:
+            last = self.instance >= self.crash_loops
+            return ["/bin/sh", "-c", f"echo crash-looper attempt {self.instance}; "
+                    + ("exec sleep 1000000" if last else "exit 1")]
+        return self.argv if self.instance == 0 else self.restart_argv
+
+    def link(self, cid=None):
+        """The kubelet's /var/log/containers link of this container's instance `cid` (default: the live one)."""
+        return f"/var/log/containers/{self.pod.name}_{self.pod.namespace}_{self.name}-{cid or self.id}.log"
 
 
 class Pod:
-    def __init__(self, namespace, name, qos, uid=None, exits=False):
+    def __init__(self, namespace, name, qos, uid=None, exits=False, image=False, sandbox_argv=None,
+                 kubelet_files=False):
         self.namespace, self.name, self.qos = namespace, name, qos
         self.uid = uid or str(uuid.uuid4())
         self.exits = exits
+        # image: the sandbox too runs from IMAGE_REF (its own writable layer); kubelet_files: the
+        # pod has the kubelet's /var/lib/kubelet/pods/<uid> (volumes, etc-hosts) and a pod log file.
+        self.image, self.sandbox_argv, self.kubelet_files = image, sandbox_argv, kubelet_files
         self.containers = []
         self.sandbox_id = secrets.token_hex(32)
         self.sandbox_pid = None
@@ -194,8 +228,42 @@ class Pod:
     def log_dir(self):
         return f"/var/log/pods/{self.namespace}_{self.name}_{self.uid}"
 
+    @property
+    def kubelet_dir(self):
+        return os.path.join(KUBELET_PODS, self.uid)
 
-def make_pods():
+    def volume_dir(self, plugin, name):
+        return os.path.join(self.kubelet_dir, "volumes", f"kubernetes.io~{plugin}", name)
+
+
+# The storage pod's files on the host, as the kubelet lays them out (names the checks use).
+SCRATCH = ("empty-dir", "scratch")                 # an emptyDir on disk: ephemeral
+TOKEN = ("projected", "kube-api-access-e2e")       # the service account token: a tmpfs, not ephemeral
+POD_LOG_FILE = "e2e-pod-file.log"                   # a file directly in the pod's log directory
+
+
+def storage_pod():
+    """e2e/storage-writer: its containers run from the imported image on the overlayfs snapshotter.
+    writer: LAYER_WRITE into its writable layer (/data), VOLUME_WRITE into the emptyDir at /scratch,
+    LOG_LINES lines to stdout, then sync and sleep. crash-looper: exits CRASH_RESTARTS times and is
+    restarted each time (the kubelet's way), then sleeps. The sandbox writes SANDBOX_WRITE into its layer."""
+    def writes(directory, size, files):
+        return (f"mkdir -p {directory}; dd if=/dev/zero of={directory}/big bs=1048576 count={size // MiB} 2>/dev/null; "
+                f"for i in $(seq 1 {files}); do echo small file $i > {directory}/small-$i; done; ")
+    writer = ["/bin/sh", "-c", "set -e; " + writes("/data", *LAYER_WRITE) + writes("/scratch", *VOLUME_WRITE)
+              + f"for i in $(seq 1 {LOG_LINES}); do echo storage writer log line $i; done; "
+              + "sync; echo writes done; exec sleep 1000000"]
+    sandbox = ["/bin/sh", "-c", f"dd if=/dev/zero of=/sandbox-data bs=1048576 count={SANDBOX_WRITE // MiB} "
+               "2>/dev/null; sync; exec sleep 1000000"]
+    pod = Pod("e2e", "storage-writer", "burstable", image=True, sandbox_argv=sandbox, kubelet_files=True)
+    mounts = [(pod.volume_dir(*SCRATCH), "/scratch", "rbind:rw"),
+              (pod.volume_dir(*TOKEN), "/var/run/secrets/kubernetes.io/serviceaccount", "rbind:ro"),
+              (os.path.join(pod.kubelet_dir, "etc-hosts"), "/etc/hosts", "rbind:ro")]
+    return pod.add("writer", writer, image=True, mounts=mounts).add("crash-looper", None, image=True,
+                                                                    crash_loops=CRASH_RESTARTS)
+
+
+def make_pods(storage=False):
     spin = ["/bin/sh", "-c", "while :; do :; done"]
     sleep = ["/bin/sleep", "1000000"]
     hold = ["/bin/awk", f'BEGIN {{ s = sprintf("%{HOLD_BYTES}s", "x"); system("exec sleep 1000000") }}']
@@ -210,7 +278,7 @@ def make_pods():
         Pod("e2e", "finished-job", "besteffort", exits=True).add("once", ["/bin/sh", "-c", "echo job done"], exits=True),
         Pod("kube-system", "static-web-e2e-node", "burstable", uid=static_uid)
             .add("web", sleep).add("log-tailer", sleep),
-    ]
+    ] + ([storage_pod()] if storage else [])
 
 
 class Layout:
@@ -257,6 +325,65 @@ def make_rootfs(cid):
     return root
 
 
+def import_image():
+    """IMAGE_REF into containerd, from an OCI image layout tarball built here (no network): one
+    uncompressed layer holding make_rootfs' busybox tree, its config and manifest, an index naming
+    it, every blob under its sha256. `ctr image import` unpacks it for the overlayfs snapshotter."""
+    root = make_rootfs("image")
+    layer = io.BytesIO()
+    with tarfile.open(fileobj=layer, mode="w", format=tarfile.PAX_FORMAT) as t:
+        for dirpath, dirnames, filenames in os.walk(root):
+            dirnames.sort()
+            for name in sorted(dirnames + filenames):
+                full = os.path.join(dirpath, name)
+                info = t.gettarinfo(full, arcname=os.path.relpath(full, root))
+                info.uid = info.gid = 0
+                info.uname = info.gname = "root"
+                info.mtime = 0
+                if info.isreg():
+                    with open(full, "rb") as f:
+                        t.addfile(info, f)
+                else:
+                    t.addfile(info)
+    blobs = {}
+
+    def blob(data):
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        blobs[digest] = data
+        return digest, len(data)
+
+    layer_digest, layer_size = blob(layer.getvalue())
+    platform = {"architecture": "amd64", "os": "linux"}
+    config_digest, config_size = blob(json.dumps({
+        **platform, "config": {"Env": ["PATH=/bin"], "Cmd": ["/bin/sh"]},
+        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+    }).encode())
+    manifest_digest, manifest_size = blob(json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layer_digest, "size": layer_size}],
+    }).encode())
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest, "size": manifest_size,
+        "platform": platform,
+        "annotations": {"io.containerd.image.name": IMAGE_REF, "org.opencontainers.image.ref.name": "local"}}]}
+    archive = os.path.join(WORK, "image.tar")
+    with tarfile.open(archive, "w") as t:
+        def add(name, data):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+        add("oci-layout", json.dumps({"imageLayoutVersion": "1.0.0"}).encode())
+        add("index.json", json.dumps(index).encode())
+        for digest, data in blobs.items():
+            add("blobs/sha256/" + digest.split(":", 1)[1], data)
+    sh("ctr", "image", "import", "--snapshotter", "overlayfs", archive)
+    images = sh("ctr", "image", "ls", "-q").stdout.split()
+    if IMAGE_REF not in images:
+        raise RuntimeError(f"ctr image import: {IMAGE_REF} not among the images {images}")
+    log(f"image {IMAGE_REF} imported: one {layer_size}-byte layer {layer_digest[:19]}")
+
+
 def task_pid(cid):
     for line in sh("ctr", "task", "ls").stdout.splitlines()[1:]:
         f = line.split()
@@ -265,8 +392,12 @@ def task_pid(cid):
     return None, None
 
 
-def run_container(layout, pod, cid, argv, *, log_path=None, netns_pid=None, c=None):
-    flags = ["-d", "--rootfs"] + layout.ctr_flags(pod, cid)
+def run_container(layout, pod, cid, argv, *, log_path=None, netns_pid=None, c=None, image=False, mounts=()):
+    # image: an overlay rootfs on a snapshot of IMAGE_REF (what a kubelet always gets); else a plain
+    # directory (--rootfs), which no snapshotter mounts: no writable layer to find.
+    flags = ["-d"] + (["--snapshotter", "overlayfs"] if image else ["--rootfs"]) + layout.ctr_flags(pod, cid)
+    for src, dst, options in mounts:
+        flags += ["--mount", f"type=bind,src={src},dst={dst},options={options}"]
     if log_path:
         flags += ["--log-uri", f"file://{log_path}"]
     if netns_pid:
@@ -275,12 +406,45 @@ def run_container(layout, pod, cid, argv, *, log_path=None, netns_pid=None, c=No
         flags += ["--cpu-quota", str(c.cpu_quota[0]), "--cpu-period", str(c.cpu_quota[1])]
     if c is not None and c.memory_limit:
         flags += ["--memory-limit", str(c.memory_limit)]
-    sh("ctr", "run", *flags, make_rootfs(cid), cid, *argv)
+    sh("ctr", "run", *flags, IMAGE_REF if image else make_rootfs(cid), cid, *argv)
+
+
+def make_kubelet_files(pod):
+    """What the kubelet makes for a pod before its containers start: /var/lib/kubelet/pods/<uid>
+    (0750, as the kubelet's pods directory: unlistable for the shipped unit's DynamicUser), an
+    emptyDir, a projected token volume on a tmpfs (atomic-writer layout: ..data and links), etc-hosts.
+    And a file directly in the pod's log directory (counted as the pod's log files)."""
+    for d in ("/var/lib/kubelet", KUBELET_PODS, pod.kubelet_dir):
+        os.makedirs(d, exist_ok=True)
+        os.chmod(d, 0o750)
+    scratch = pod.volume_dir(*SCRATCH)
+    os.makedirs(scratch, exist_ok=True)
+    os.chmod(scratch, 0o777)
+    token = pod.volume_dir(*TOKEN)
+    os.makedirs(token, exist_ok=True)
+    sh("mount", "-t", "tmpfs", "-o", "size=4m,mode=0755", "tmpfs", token)
+    stamp = "..2024_01_01_00_00_00.000000001"
+    os.makedirs(os.path.join(token, stamp))
+    for name, text in (("token", "eyJhbGciOiJSUzI1NiJ9." + "x" * 900), ("ca.crt", "-----BEGIN CERTIFICATE-----\n" * 20),
+                       ("namespace", pod.namespace)):
+        with open(os.path.join(token, stamp, name), "w") as f:
+            f.write(text)
+        os.symlink(f"..data/{name}", os.path.join(token, name))
+    os.symlink(stamp, os.path.join(token, "..data"))
+    with open(os.path.join(pod.kubelet_dir, "etc-hosts"), "w") as f:
+        f.write("# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                "fe00::0\tip6-localnet\nfe00::0\tip6-mcastprefix\nfe00::1\tip6-allnodes\nfe00::2\tip6-allrouters\n"
+                f"10.244.0.17\t{pod.name}\n")
+    os.makedirs(pod.log_dir, exist_ok=True)
+    with open(os.path.join(pod.log_dir, POD_LOG_FILE), "w") as f:
+        f.write("a pod-level log file\n" * 100)
 
 
 def start_pod(layout, pod):
+    if pod.kubelet_files:
+        make_kubelet_files(pod)
     # The sandbox: holds the pod's network namespace (ctr's default spec makes a new one), no log.
-    run_container(layout, pod, pod.sandbox_id, ["/bin/sleep", "1000000"])
+    run_container(layout, pod, pod.sandbox_id, pod.sandbox_argv or ["/bin/sleep", "1000000"], image=pod.image)
     pod.sandbox_pid, _ = task_pid(pod.sandbox_id)
     # eth0: a veth pair, as a CNI plugin makes it; the host end stays here to feed frames.
     short = pod.sandbox_id[:8]
@@ -295,15 +459,15 @@ def start_pod(layout, pod):
 
 
 def start_container(layout, pod, c):
-    argv = c.argv if c.instance == 0 else c.restart_argv
     log_dir = os.path.join(pod.log_dir, c.name)
     os.makedirs(log_dir, exist_ok=True)
     log_path = os.path.join(log_dir, f"{c.instance}.log")
-    run_container(layout, pod, c.id, argv, log_path=log_path, netns_pid=pod.sandbox_pid, c=c)
+    run_container(layout, pod, c.id, c.argv_now(), log_path=log_path, netns_pid=pod.sandbox_pid, c=c,
+                  image=c.image, mounts=c.mounts)
     if not os.path.exists(log_path):  # the runtime writes it; make sure the kubelet's link has a target
         open(log_path, "a").close()
     # The kubelet's link, made after the container starts, only when the log file exists.
-    os.symlink(log_path, f"/var/log/containers/{pod.name}_{pod.namespace}_{c.name}-{c.id}.log")
+    os.symlink(log_path, c.link())
     if c.swap_limit:
         if layout.driver == "systemd":
             # Through systemd: a file written behind its back is reset on the next daemon-reload.
@@ -364,6 +528,50 @@ def settle_workloads(layout, pods):
                 deadline = time.monotonic() + 60
                 while kv(events).get("oom_kill", 0) < 2 and time.monotonic() < deadline:
                     time.sleep(0.5)
+    for pod in pods:
+        for c in pod.containers:
+            if c.crash_loops:
+                crash_loop(layout, pod, c)
+    # The storage pod: every write done (each writer syncs, then execs sleep).
+    for pod in pods:
+        if not pod.kubelet_files:
+            continue
+        wait_sleeping(pod.sandbox_id, f"{pod.name} sandbox")
+        for c in pod.containers:
+            wait_sleeping(c.id, f"{pod.name}/{c.name}")
+
+
+def crash_loop(layout, pod, c):
+    """Restarts `c` after each exit as the kubelet does: a new container instance with the next
+    `<n>.log` and a new link. Its container GC keeps one dead instance a container
+    (MaxPerPodContainer 1): an older one is removed with its log file and its link."""
+    while c.instance < c.crash_loops:
+        if not wait_stopped(c.id, 60):
+            raise RuntimeError(f"{pod.name}/{c.name} instance {c.instance} did not exit within 60 s")
+        remove_task(c.id)
+        c.dead_ids.append(c.id)
+        c.id = secrets.token_hex(32)
+        c.instance += 1
+        start_container(layout, pod, c)
+        while len(c.dead_ids) > 1:
+            old = c.dead_ids.pop(0)
+            os.remove(c.link(old))
+            os.remove(os.path.join(pod.log_dir, c.name, f"{c.instance - 1 - len(c.dead_ids)}.log"))  # old's
+            c.collected_ids.append(old)
+
+
+def wait_sleeping(cid, what, seconds=60):
+    """Until the task's process is `sleep` (its script's last step, after its writes and sync)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        pid, status = task_pid(cid)
+        try:
+            if status == "RUNNING" and read(f"/proc/{pid}/comm").strip() == "sleep":
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{what} did not finish its writes within {seconds} s")
 
 
 def remove_pod_cgroup(layout, pod):
@@ -397,6 +605,9 @@ def teardown(layout, pods):
         for s in ("kubepods-burstable.slice", "kubepods-besteffort.slice", "kubepods.slice"):
             sh("systemctl", "stop", s, check=False)
     sh("sh", "-c", "rm -rf /var/log/pods/* /var/log/containers/* " + WORK + "/rootfs")
+    for pod in pods:
+        if pod.kubelet_files:
+            sh("umount", pod.volume_dir(*TOKEN), check=False)
 
 
 def feed_frames(pod):
@@ -484,6 +695,81 @@ def readings(layout, pods):
 
 def running_pods(pods):
     return [p for p in pods if not p.exits]
+
+
+# ---------------------------------------------------------------- ephemeral storage, as du counts it
+
+def unescape_mount(text):
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), text)
+
+
+def mountinfo(path="/proc/1/mountinfo"):
+    """Each mount in `path`: device (major:minor), mount point, type, source, super options."""
+    mounts = []
+    for line in read(path).splitlines():
+        left, _, right = line.partition(" - ")
+        f, r = left.split(), right.split(" ")
+        options = r[2] if len(r) > 2 else ""
+        mounts.append({"dev": f[2], "mountpoint": unescape_mount(f[4]), "fstype": r[0], "source": unescape_mount(r[1]),
+                       "super": dict(o.partition("=")[::2] for o in options.split(",") if o)})
+    return mounts
+
+
+def task_rootfs(cid):
+    """(the mount at containerd's task rootfs in the host's /proc/1/mountinfo, or None; and the /
+    of the container's own mountinfo, for the record when the host's has none)."""
+    want = f"/run/containerd/io.containerd.runtime.v2.task/default/{cid}/rootfs"
+    for m in mountinfo():
+        if m["mountpoint"] == want:
+            return m, None
+    pid, _ = task_pid(cid)
+    own = [m for m in mountinfo(f"/proc/{pid}/mountinfo") if m["mountpoint"] == "/"] if pid else []
+    return None, (own[-1] if own else None)
+
+
+def du(paths):
+    """GNU du's (bytes, inodes) of `paths` together (-c), the kubelet's way: allocated blocks
+    (--block-size=1) and inodes (--inodes), each inode once, top directory included, symlinks not
+    followed, no other file system (-x)."""
+    if not paths:
+        return 0, 0
+
+    def total(unit):
+        return int(sh("du", "-x", "-s", "-c", unit, *paths).stdout.splitlines()[-1].split()[0])
+    return total("--block-size=1"), total("--inodes")
+
+
+def files_in(directory):
+    """The entries of `directory` that are not directories (the kubelet's fileMetricsByDir)."""
+    return sorted(e.path for e in os.scandir(directory) if not e.is_dir(follow_symlinks=False))
+
+
+def storage_truth(pod, layers):
+    """Every part of the storage pod by du: {(part, name): (bytes, inodes)}, and the sandbox's layer."""
+    t = {}
+    for c in pod.containers:
+        t[("rootfs", c.name)] = du([layers[c.name]])
+        t[("logs", c.name)] = du(files_in(os.path.join(pod.log_dir, c.name)))
+    t[("volume", SCRATCH[1])] = du([pod.volume_dir(*SCRATCH)])
+    t[("volume", TOKEN[1])] = du([pod.volume_dir(*TOKEN)])
+    t[("pod_logs", "")] = du(files_in(pod.log_dir))
+    t[("etc_hosts", "")] = du([os.path.join(pod.kubelet_dir, "etc-hosts")])
+    t[("sandbox", "")] = du([layers["sandbox"]])
+    return t
+
+
+def ephemeral(key):
+    """The parts the kubelet sums: layers, logs, pod log files, etc-hosts, the emptyDir (not the tmpfs token)."""
+    return key[0] in ("rootfs", "logs", "pod_logs", "etc_hosts") or key == ("volume", SCRATCH[1])
+
+
+def storage_total(truth):
+    parts = [v for k, v in truth.items() if ephemeral(k)]
+    return sum(b for b, _ in parts), sum(i for _, i in parts)
+
+
+def fig(v):
+    return "absent" if v is None else f"{v[0]} B/{v[1]} inodes"
 
 
 # ---------------------------------------------------------------- what kubemeter serves
@@ -811,6 +1097,283 @@ def run_layout(layout, pods):
     check_summary(tag, summary, before, after, pods)
 
 
+def wait_walk_rounds(port, rounds, seconds):
+    """/metrics' samples once `kubemeter_ephemeral_storage_walk_rounds_total` >= rounds (else the last)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        code, text = scrape_http(port, "/metrics")
+        samples = parse_exposition(text)[0] if code == 200 else {}
+        done = by_labels(samples, "kubemeter_ephemeral_storage_walk_rounds_total", ()).get((), 0)
+        if done >= rounds or time.monotonic() > deadline:
+            return samples
+        time.sleep(1)
+
+
+def wait_ready(port, seconds=30):
+    deadline = time.monotonic() + seconds
+    status = None
+    while time.monotonic() < deadline:
+        try:
+            status, _ = scrape_http(port, "/readyz")
+            if status == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(1)
+    return status
+
+
+def compare_parts(label, got, truth, keys):
+    """got: {key: (bytes, inodes) or None}; the keys' figures against du's, exactly."""
+    bad = [f"{label(k)}: served {fig(got.get(k))}, du {fig(truth[k])}" for k in keys if got.get(k) != truth[k]]
+    said = "; ".join(f"{label(k)} {fig(truth[k])}" for k in keys)
+    return bad, said
+
+
+def run_storage(layout, pods):
+    """The storage pod's ephemeral storage, part by part, against GNU du of the same paths: once from
+    `kubemeter snapshot --format summary` (one synchronous walk, as root), once from /metrics/cadvisor
+    of a root `kubemeter serve --ephemeral-storage-interval 1`. Exact equality. Then restart counts."""
+    tag = "[systemd/storage]"
+    pod = next(p for p in pods if p.kubelet_files)
+    names = [c.name for c in pod.containers]
+
+    # The writable layers: the overlays containerd mounted, as the agent looks for them.
+    layers, bad, seen = {}, [], []
+    for name, cid in [("sandbox", pod.sandbox_id)] + [(c.name, c.id) for c in pod.containers]:
+        m, own = task_rootfs(cid)
+        if m is None or m["fstype"] != "overlay" or "upperdir" not in m["super"]:
+            bad.append(f"{name}: no overlay with upperdir= at .../{cid[:12]}.../rootfs in /proc/1/mountinfo "
+                       f"(found {m}; the container's own mountinfo has / = {own})")
+            if own and "upperdir" in own["super"]:
+                layers[name] = own["super"]["upperdir"]
+            continue
+        layers[name] = m["super"]["upperdir"]
+        seen.append(f"{name} {m['super']['upperdir']}")
+    record(f"{tag} overlay rootfs", not bad, "host /proc/1/mountinfo has each task's overlay rootfs with upperdir=: "
+           + "; ".join(seen) if not bad else "; ".join(bad))
+    if len(layers) < 1 + len(pod.containers):
+        raise RuntimeError("no writable layer to measure for the storage pod: " + "; ".join(bad))
+
+    # The workload, as du and the files tell (independent of kubemeter).
+    truth = storage_truth(pod, layers)
+    writer, looper = pod.containers
+    log0 = read(os.path.join(pod.log_dir, writer.name, "0.log")).splitlines()
+    looper_dir = os.path.join(pod.log_dir, looper.name)
+    looper_logs = sorted(os.listdir(looper_dir))
+    looper_lines = [read(os.path.join(looper_dir, f)).strip() for f in looper_logs]
+    want_looper = [f"{n}.log" for n in range(1, CRASH_RESTARTS + 1)]
+    links = sorted(l for l in os.listdir(os.path.dirname(looper.link()))
+                   if l.startswith(f"{pod.name}_{pod.namespace}_{looper.name}-"))
+    want_links = sorted(os.path.basename(looper.link(i)) for i in looper.dead_ids + [looper.id])
+    layer, volume, sandbox = truth[("rootfs", writer.name)], truth[("volume", SCRATCH[1])], truth[("sandbox", "")]
+    ok = (layer[0] >= LAYER_WRITE[0] and layer[1] >= LAYER_WRITE[1] + 2 and volume[0] >= VOLUME_WRITE[0]
+          and volume[1] >= VOLUME_WRITE[1] + 2 and sandbox[0] >= SANDBOX_WRITE
+          and len(log0) == LOG_LINES + 1 and log0[-1] == "writes done"
+          and looper_logs == want_looper and looper_lines == [f"crash-looper attempt {n}" for n in range(1, CRASH_RESTARTS + 1)]
+          and links == want_links and len(looper.collected_ids) == CRASH_RESTARTS - 1)
+    record("[systemd] workload storage-writer", ok,
+           f"writer's layer {fig(layer)} (wrote {LAYER_WRITE[0]} B + {LAYER_WRITE[1]} files), emptyDir {fig(volume)} "
+           f"(wrote {VOLUME_WRITE[0]} B + {VOLUME_WRITE[1]} files), log {len(log0)} lines, sandbox layer {fig(sandbox)}; "
+           f"crash-looper restarted {looper.instance} times: logs {looper_logs} (expected {want_looper}), "
+           f"{len(links)} links (instance 0 garbage-collected with its log, instance 1 kept)")
+
+    # /stats/summary from one synchronous walk.
+    summary = sh(AGENT, "snapshot", "--format", "summary", timeout=60).stdout
+    again = storage_truth(pod, layers)
+    if again != truth:
+        moved = {k: (fig(truth[k]), fig(again[k])) for k in truth if truth[k] != again[k]}
+        record(f"{tag} stable", False, f"the files moved while the agent walked them (du before, after): {moved}")
+    with open(os.path.join(OUT, "summary-storage.json"), "w") as f:
+        f.write(summary)
+    doc = json.loads(summary)
+    served = {p["podRef"]["uid"]: p for p in doc["pods"]}
+    sp = served.get(pod.uid)
+    if sp is None:
+        record(f"{tag} summary", False, f"no pod {pod.uid} in /stats/summary")
+    else:
+        def fs(o):
+            return None if o is None else (o.get("usedBytes"), o.get("inodesUsed"))
+        containers = {c["name"]: c for c in sp["containers"]}
+        for part, what in (("rootfs", "containers[].rootfs (the writable layer, du of its upperdir)"),
+                           ("logs", "containers[].logs (du -c of the files in its log directory)")):
+            got = {(part, n): fs(containers.get(n, {}).get(part)) for n in names}
+            bad, said = compare_parts(lambda k: k[1], got, truth, [(part, n) for n in names])
+            record(f"{tag} summary {part}", not bad, f"{what}: {said}" if not bad else "; ".join(bad))
+        vols = {v.get("name"): (v.get("usedBytes"), v.get("inodesUsed")) for v in sp.get("volume", [])}
+        keys = [("volume", SCRATCH[1]), ("volume", TOKEN[1])]
+        bad, said = compare_parts(lambda k: k[1], {k: vols.get(k[1]) for k in keys}, truth, keys)
+        if set(vols) != {k[1] for k in keys}:
+            bad.append(f"volume[] names {sorted(vols)}, expected {sorted(k[1] for k in keys)}")
+        record(f"{tag} summary volumes", not bad, f"volume[] (emptyDir on disk, projected token on tmpfs), du of each: {said}"
+               if not bad else "; ".join(bad))
+        total = storage_total(truth)
+        got = fs(sp.get("ephemeral-storage"))
+        others = [p["podRef"]["name"] for p in doc["pods"] if p["podRef"]["uid"] != pod.uid
+                  and ("ephemeral-storage" in p or any("rootfs" in c for c in p["containers"]))]
+        bad = []
+        if got != total:
+            bad.append(f"ephemeral-storage {fig(got)}, expected {fig(total)} (the du sum)")
+        if set(containers) != set(names):
+            bad.append(f"containers {sorted(containers)}, expected {names} (no sandbox)")
+        if others:
+            bad.append(f"pods with no writable layer (ctr --rootfs) still have rootfs or ephemeral-storage: {others}")
+        record(f"{tag} summary total", not bad,
+               f"ephemeral-storage {fig(got)} = du sum of layers + logs + emptyDir + pod log file + etc-hosts "
+               f"(not the tmpfs token {fig(truth[('volume', TOKEN[1])])}, not the sandbox's layer {fig(sandbox)}); "
+               f"the {len(doc['pods']) - 1} pods without a layer have none" if not bad else "; ".join(bad))
+
+    # Restart counts, /pods' way: n of the <n>.log the live instance's link points at.
+    want_restarts = {(p.namespace, p.name, c.name): c.instance for p in running_pods(pods) for c in p.containers}
+    listing = json.loads(sh(AGENT, "snapshot", "--format", "pods", timeout=60).stdout)
+    got = {(i["metadata"]["namespace"], i["metadata"]["name"], cs["name"]): cs.get("restartCount")
+           for i in listing["items"] for cs in i["status"]["containerStatuses"]}
+    nonzero = ", ".join(f"{k[1]}/{k[2]} {v}" for k, v in sorted(want_restarts.items()) if v)
+    record("[systemd/restarts] pods", got == want_restarts,
+           f"restartCount of {len(got)} containers = n of their link's <n>.log: {nonzero}, others 0" if got == want_restarts
+           else f"expected {want_restarts}, got {got}")
+
+    # /metrics/cadvisor of a root agent walking every second.
+    serve_log = open(os.path.join(OUT, "serve-storage.log"), "w")
+    agent = subprocess.Popen([AGENT, "serve", "--listen-address", f"127.0.0.1:{STORAGE_PORT}",
+                              "--ephemeral-storage-interval", "1"], stdout=serve_log, stderr=subprocess.STDOUT)
+    try:
+        status = wait_ready(STORAGE_PORT)
+        scrape_http(STORAGE_PORT, "/metrics/cadvisor")
+        health = wait_walk_rounds(STORAGE_PORT, 1, 60)
+        code, text = scrape_http(STORAGE_PORT, "/metrics/cadvisor")
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        try:
+            agent.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+        serve_log.close()
+    feats = {k[0]: v for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()
+             if k[0].startswith("ephemeral_storage_")}
+    walk = {f: by_labels(health, f"kubemeter_ephemeral_storage_walk_{f}_total", ()).get(())
+            for f in ("rounds", "inodes", "failures")}
+    ok = (feats == {"ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": 1, "ephemeral_storage_volumes": 1}
+          and (walk["rounds"] or 0) >= 1 and (walk["inodes"] or 0) > 0)
+    record(f"{tag} serve walks", ok, f"root serve on :{STORAGE_PORT} (/readyz {status}): features {feats}, walk rounds "
+           f"{walk['rounds']}, inodes {walk['inodes']}, failures {walk['failures']} (the --rootfs pods' containers have no layer)")
+    if code != 200:
+        record(f"{tag} cadvisor", False, f"GET :{STORAGE_PORT}/metrics/cadvisor -> {code}")
+        return
+    final = storage_truth(pod, layers)
+    if final != truth:
+        moved = {k: (fig(truth[k]), fig(final[k])) for k in truth if truth[k] != final[k]}
+        record(f"{tag} stable", False, f"the files moved since the first du (then, now): {moved}")
+    samples, _ = parse_exposition(text)
+
+    def series(family, p=pod):
+        return [(l, v) for l, v in samples.get(family, []) if l.get("namespace") == p.namespace and l.get("pod") == p.name]
+
+    # Container families: the writable layer (with cAdvisor's labels) and the logs.
+    st = os.stat(layers[writer.name]).st_dev
+    dev = f"{os.major(st)}:{os.minor(st)}"
+    device = next((m["source"] for m in mountinfo() if m["dev"] == dev), dev)
+    want_labels = {c.name: {"container": c.name, "device": device, "id": layout.container_dir(pod, c.id)[len(CG):],
+                            "name": c.id, "namespace": pod.namespace, "pod": pod.name} for c in pod.containers}
+    for fam_bytes, fam_inodes, part in (("container_fs_usage_bytes", "container_fs_inodes_total", "rootfs"),
+                                        ("kubemeter_container_logs_bytes", "kubemeter_container_logs_inodes", "logs")):
+        by = {l.get("container"): (l, v) for l, v in series(fam_bytes)}
+        bi = {l.get("container"): v for l, v in series(fam_inodes)}
+        got = {(part, n): (int(by[n][1]), int(bi[n])) if n in by and n in bi else None for n in names}
+        bad, said = compare_parts(lambda k: k[1], got, truth, [(part, n) for n in names])
+        if part == "rootfs":
+            for n in names:
+                labels = by.get(n, ({}, 0))[0]
+                if labels != want_labels[n]:
+                    bad.append(f"{fam_bytes}{{container={n}}} labels {labels}, expected {want_labels[n]}")
+            everywhere = sorted(l.get("name") for l, _ in samples.get(fam_bytes, []))
+            if everywhere != sorted(c.id for c in pod.containers):
+                bad.append(f"{fam_bytes} series for IDs {everywhere}: expected only the storage pod's app containers "
+                           f"(sandbox {pod.sandbox_id} and the --rootfs containers have none)")
+            said += f"; device {device}, one series per app container, none for the sandbox nor other pods"
+        record(f"{tag} cadvisor {part}", not bad, f"{fam_bytes}, {fam_inodes} = du: {said}" if not bad else "; ".join(bad))
+
+    # Pod families: each part, then the total.
+    parts = {(l.get("part"), l.get("volume")): v for l, v in series("kubemeter_pod_ephemeral_storage_part_bytes")}
+    part_inodes = {(l.get("part"), l.get("volume")): v for l, v in series("kubemeter_pod_ephemeral_storage_part_inodes")}
+    summed = {
+        ("rootfs", ""): tuple(map(sum, zip(*(truth[("rootfs", n)] for n in names)))),
+        ("logs", ""): tuple(map(sum, zip(*(truth[("logs", n)] for n in names)))),
+        ("pod_logs", ""): truth[("pod_logs", "")], ("etc_hosts", ""): truth[("etc_hosts", "")],
+        ("volume", SCRATCH[1]): truth[("volume", SCRATCH[1])],
+    }
+    got = {k: (int(parts[k]), int(part_inodes[k])) if k in parts and k in part_inodes else None for k in summed}
+    bad, said = compare_parts(lambda k: k[0] + (f"/{k[1]}" if k[1] else ""), got, summed, list(summed))
+    if set(parts) != set(summed):
+        bad.append(f"parts {sorted(parts)}, expected {sorted(summed)} (the tmpfs token is not ephemeral)")
+    record(f"{tag} cadvisor parts", not bad, f"kubemeter_pod_ephemeral_storage_part_bytes/_inodes = du: {said}"
+           if not bad else "; ".join(bad))
+    total = storage_total(truth)
+    tb = series("kubemeter_pod_ephemeral_storage_bytes")
+    ti = series("kubemeter_pod_ephemeral_storage_inodes")
+    got = (int(tb[0][1]), int(ti[0][1])) if len(tb) == 1 and len(ti) == 1 else None
+    with_total = sorted(l.get("pod") for l, _ in samples.get("kubemeter_pod_ephemeral_storage_bytes", []))
+    ok = got == total and with_total == [pod.name]
+    record(f"{tag} cadvisor total", ok,
+           f"kubemeter_pod_ephemeral_storage_bytes/_inodes {fig(got)} = du sum {fig(total)} (sandbox layer "
+           f"{fig(sandbox)} not in it); only {pod.name} has a total (the others' layers are unknown)" if ok
+           else f"total {fig(got)}, du sum {fig(total)}; pods with a total {with_total}")
+
+    # Restart counts on /metrics/cadvisor.
+    restarts = {(l.get("namespace"), l.get("pod"), l.get("container")): int(v)
+                for l, v in samples.get("kubemeter_container_restarts_total", [])}
+    record("[systemd/restarts] cadvisor", restarts == want_restarts,
+           f"kubemeter_container_restarts_total of {len(restarts)} containers: {nonzero}, others 0"
+           if restarts == want_restarts else f"expected {want_restarts}, got {restarts}")
+
+
+def check_service_storage(tag, port, pods):
+    """The shipped unit's posture (DynamicUser, no capabilities): containerd's snapshots/ (0700) and
+    the kubelet's pods/ (0750) are unlistable, so only the logs are walked; the agent says why."""
+    pod = next((p for p in pods if p.kubelet_files), None)
+    if pod is None:
+        return
+    # The unit walks every 60 s, the first round at its first collection: by now it has ended.
+    health = wait_walk_rounds(port, 1, 90)
+    feats = {k[0]: v for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()
+             if k[0].startswith("ephemeral_storage_")}
+    rounds = by_labels(health, "kubemeter_ephemeral_storage_walk_rounds_total", ()).get(())
+    why = {}
+    for line in sh("journalctl", "_SYSTEMD_UNIT=kubemeter.service", "-o", "json", "--no-pager", check=False).stdout.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        values = [v for v in entry.values() if isinstance(v, str)]
+        for feature in ("ephemeral_storage_rootfs", "ephemeral_storage_volumes"):
+            if any(feature in v for v in values):
+                why[feature] = next((v for v in values if "cannot list" in v), entry.get("MESSAGE"))
+    want = {"ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": 0, "ephemeral_storage_volumes": 0}
+    ok = feats == want and all("cannot list" in (why.get(f) or "") for f in ("ephemeral_storage_rootfs", "ephemeral_storage_volumes"))
+    record(f"{tag} storage features", ok, f"kubemeter_feature_enabled {feats} (expected {want}); the journal says why: "
+           + "; ".join(f"{k}: {str(v)[:150]}" for k, v in sorted(why.items())))
+    code, text = scrape_http(port, "/metrics/cadvisor")
+    samples = parse_exposition(text)[0] if code == 200 else {}
+    logs = {l.get("container"): v for l, v in samples.get("kubemeter_container_logs_bytes", [])
+            if l.get("pod") == pod.name and l.get("namespace") == pod.namespace}
+    inodes = {l.get("container"): v for l, v in samples.get("kubemeter_container_logs_inodes", [])
+              if l.get("pod") == pod.name and l.get("namespace") == pod.namespace}
+    bad, said = [], []
+    for c in pod.containers:
+        want_c = du(files_in(os.path.join(pod.log_dir, c.name)))
+        got = (int(logs[c.name]), int(inodes[c.name])) if c.name in logs and c.name in inodes else None
+        said.append(f"{c.name} {fig(want_c)}")
+        if got != want_c:
+            bad.append(f"{c.name}: served {fig(got)}, du {fig(want_c)}")
+    layers = samples.get("container_fs_usage_bytes", [])
+    totals = samples.get("kubemeter_pod_ephemeral_storage_bytes", [])
+    if layers or totals:
+        bad.append(f"{len(layers)} container_fs_usage_bytes and {len(totals)} pod totals served without the layers")
+    record(f"{tag} storage logs", code == 200 and not bad,
+           f"after {rounds} walk rounds: kubemeter_container_logs_bytes/_inodes = du: {'; '.join(said)}; no layer, "
+           "no pod total (their parts cannot be read)" if code == 200 and not bad else f"/metrics/cadvisor {code}: " + "; ".join(bad))
+
+
 def unit_exec_path(unit_text):
     for line in unit_text.splitlines():
         if line.startswith("ExecStart="):
@@ -871,6 +1434,7 @@ def run_service(layout, pods):
         check_summary(tag, sbody, sb, sa, pods)
     else:
         record(f"{tag} summary", False, f"GET :{port}/stats/summary -> {scode}")
+    check_service_storage(tag, port, pods)
     journal = sh("journalctl", "-u", "kubemeter", "--no-pager", "-o", "cat", check=False).stdout.strip().splitlines()
     # The agent's own lines (not systemd's "Starting"/"Started" about the unit).
     own = sh("journalctl", "_SYSTEMD_UNIT=kubemeter.service", "--no-pager", "-o", "cat",
@@ -907,8 +1471,14 @@ def main():
         layout, pods = Layout("cgroupfs"), make_pods()
         run_layout(layout, pods)
         teardown(layout, pods)
-        layout, pods = Layout("systemd"), make_pods()
+        layout, pods = Layout("systemd"), None
+        import_image()
+        pods = make_pods(storage=True)
         run_layout(layout, pods)
+        try:
+            run_storage(layout, pods)
+        except Exception as e:  # the service phase still runs
+            record("[systemd/storage] setup", False, f"{type(e).__name__}: {e}")
         run_service(layout, pods)
     except Exception as e:  # a broken setup is a failure of its own, with its message
         record("[setup]", False, f"{type(e).__name__}: {e}")
