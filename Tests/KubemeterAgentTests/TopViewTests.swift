@@ -190,7 +190,7 @@ enum TopFixture {
     #expect(pods.rows.map { "\($0.pod)=\($0.ephemeralStorageBytes.map(String.init) ?? "-")" } == ["web-1=\(10 << 20)", "node-agent=-"])
     #expect(TopTable().table(pods).dropFirst().first?.contains(" 10.0Mi ") == true)
     let containers = TopView(current: current, previous: nil, options: TopOptions(sort: .ephemeral, containers: true))
-    #expect(containers.rows.map(\.ephemeralStorageBytes) == [4 << 20, 4 << 20])
+    #expect(containers.rows.map { $0.ephemeralStorageBytes ?? 0 } == [4 << 20, 4 << 20])
     current.pods[web].storage?.complete = false
     #expect(TopView(current: current, previous: nil, options: TopOptions(sort: .ephemeral)).rows.allSatisfy { $0.ephemeralStorageBytes == nil })
 }

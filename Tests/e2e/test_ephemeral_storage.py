@@ -15,6 +15,7 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+import kubelet_schema
 from conftest import FAKE_NODE, free_port
 from topview import parse_bytes, rows
 
@@ -64,7 +65,10 @@ def test_every_part_and_total_equals_truth(tmp_path, agent, runtime, driver):
 
     cad = a.metrics("/metrics/cadvisor")
     _, _, body = a.get("/stats/summary")
-    summary = {p["podRef"]["uid"]: p for p in json.loads(body)["pods"]}
+    document = json.loads(body)
+    # rootfs, logs, volume[] and ephemeral-storage as the Go types have them.
+    assert kubelet_schema.violations(document, "Summary") == []
+    summary = {p["podRef"]["uid"]: p for p in document["pods"]}
     assert len(summary) == len(truth["pods"])
     _, _, body = a.get("/top.json")
     top = {(r["namespace"], r["pod"]): r for r in json.loads(body)["pods"]}

@@ -377,7 +377,7 @@ def import_image():
         add("index.json", json.dumps(index).encode())
         for digest, data in blobs.items():
             add("blobs/sha256/" + digest.split(":", 1)[1], data)
-    sh("ctr", "image", "import", "--snapshotter", "overlayfs", archive)
+    sh("ctr", "image", "import", archive)
     images = sh("ctr", "image", "ls", "-q").stdout.split()
     if IMAGE_REF not in images:
         raise RuntimeError(f"ctr image import: {IMAGE_REF} not among the images {images}")
@@ -539,6 +539,14 @@ def settle_workloads(layout, pods):
         wait_sleeping(pod.sandbox_id, f"{pod.name} sandbox")
         for c in pod.containers:
             wait_sleeping(c.id, f"{pod.name}/{c.name}")
+            # The runtime copies the container's stdout to the log file on its own: wait for the last line.
+            last = "writes done" if c.argv else f"crash-looper attempt {c.instance}"
+            log_path = os.path.join(pod.log_dir, c.name, f"{c.instance}.log")
+            deadline = time.monotonic() + 30
+            while not read(log_path).endswith(last + "\n"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{log_path} does not end with {last!r} 30 s after the container wrote it")
+                time.sleep(0.2)
 
 
 def crash_loop(layout, pod, c):
@@ -1231,7 +1239,8 @@ def run_storage(layout, pods):
     nonzero = ", ".join(f"{k[1]}/{k[2]} {v}" for k, v in sorted(want_restarts.items()) if v)
     record("[systemd/restarts] pods", got == want_restarts,
            f"restartCount of {len(got)} containers = n of their link's <n>.log: {nonzero}, others 0" if got == want_restarts
-           else f"expected {want_restarts}, got {got}")
+           else "; ".join(f"{'/'.join(k)}: expected {want_restarts.get(k)}, got {got.get(k)}"
+                          for k in sorted(set(want_restarts) | set(got)) if want_restarts.get(k) != got.get(k)))
 
     # /metrics/cadvisor of a root agent walking every second.
     serve_log = open(os.path.join(OUT, "serve-storage.log"), "w")
@@ -1249,12 +1258,12 @@ def run_storage(layout, pods):
         except subprocess.TimeoutExpired:
             agent.kill()
         serve_log.close()
-    feats = {k[0]: v for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()
+    feats = {k[0]: int(v) for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()
              if k[0].startswith("ephemeral_storage_")}
-    walk = {f: by_labels(health, f"kubemeter_ephemeral_storage_walk_{f}_total", ()).get(())
+    walk = {f: int(by_labels(health, f"kubemeter_ephemeral_storage_walk_{f}_total", ()).get((), -1))
             for f in ("rounds", "inodes", "failures")}
     ok = (feats == {"ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": 1, "ephemeral_storage_volumes": 1}
-          and (walk["rounds"] or 0) >= 1 and (walk["inodes"] or 0) > 0)
+          and walk["rounds"] >= 1 and walk["inodes"] > 0)
     record(f"{tag} serve walks", ok, f"root serve on :{STORAGE_PORT} (/readyz {status}): features {feats}, walk rounds "
            f"{walk['rounds']}, inodes {walk['inodes']}, failures {walk['failures']} (the --rootfs pods' containers have no layer)")
     if code != 200:
@@ -1324,7 +1333,9 @@ def run_storage(layout, pods):
                 for l, v in samples.get("kubemeter_container_restarts_total", [])}
     record("[systemd/restarts] cadvisor", restarts == want_restarts,
            f"kubemeter_container_restarts_total of {len(restarts)} containers: {nonzero}, others 0"
-           if restarts == want_restarts else f"expected {want_restarts}, got {restarts}")
+           if restarts == want_restarts else "; ".join(
+               f"{'/'.join(k)}: expected {want_restarts.get(k)}, got {restarts.get(k)}"
+               for k in sorted(set(want_restarts) | set(restarts)) if want_restarts.get(k) != restarts.get(k)))
 
 
 def check_service_storage(tag, port, pods):
@@ -1335,9 +1346,9 @@ def check_service_storage(tag, port, pods):
         return
     # The unit walks every 60 s, the first round at its first collection: by now it has ended.
     health = wait_walk_rounds(port, 1, 90)
-    feats = {k[0]: v for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()
+    feats = {k[0]: int(v) for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()
              if k[0].startswith("ephemeral_storage_")}
-    rounds = by_labels(health, "kubemeter_ephemeral_storage_walk_rounds_total", ()).get(())
+    rounds = int(by_labels(health, "kubemeter_ephemeral_storage_walk_rounds_total", ()).get((), -1))
     why = {}
     for line in sh("journalctl", "_SYSTEMD_UNIT=kubemeter.service", "-o", "json", "--no-pager", check=False).stdout.splitlines():
         try:
