@@ -88,7 +88,7 @@ final class LiveScreen {
 
     private static let escape = "\u{1B}["
 
-    static let keyHelp = "q quit  sort: c cpu m mem n name N ns t thr o oom R restarts p psi r rx x tx  e containers  w wide"
+    static let keyHelp = "q quit  sort: c cpu m mem n name N ns t thr o oom R restarts E ephem p psi r rx x tx  e containers  w wide"
 
     init() {
         let noColor = getenv("NO_COLOR").map { String(cString: $0) } ?? ""

@@ -67,11 +67,13 @@ struct Top: ParsableCommand {
 
     func run() throws {
         let logger = host.makeLogger()
-        let collector = Collector(paths: host.paths, kubepodsPath: host.kubepodsPath, logger: logger)
+        let collector = Collector(paths: host.paths, kubepodsPath: host.kubepodsPath, storage: host.ephemeralStorage, logger: logger)
         let options = view.topOptions
 
         if view.printsOnce {
             let first = collector.collect()
+            // EPHEM: one walk of the pods just found, as `snapshot` does; attached to the second.
+            collector.storage?.measureNow()
             sleep(seconds: view.interval)
             let second = collector.collect()
             let top = TopView(current: second, previous: first, options: options)
@@ -84,6 +86,8 @@ struct Top: ParsableCommand {
             if second.scrapeFailed { throw ExitCode.failure }
             return
         }
+        // The live view walks in the background as the agent does; EPHEM fills in after the first round.
+        collector.storage?.start()
         LiveTop(collector: collector, options: options, wide: view.output == .wide, interval: view.interval).run()
     }
 }
