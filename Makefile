@@ -24,7 +24,7 @@ STATIC_CXX    := .build-static-cxx
 RELEASE_FLAGS := -c release --static-swift-stdlib -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs \
                  -Xlinker -L$(abspath $(STATIC_CXX))
 
-.PHONY: run build release install test check-architecture unit e2e golden-update bench-cluster deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
+.PHONY: run build release install test check-architecture unit e2e golden-update bench-ab bench-cluster deps test-deps check-release check-deploy e2e-node bench fuzz fuzz-replay soak sanitize clean
 
 ## run: install build dependencies, build, and run the agent on this machine (port 10265).
 run: deps release
@@ -100,6 +100,14 @@ bench: release test-deps
 	cc -O2 -o .build-bench/floor Tests/bench/floor.c
 	$(PY) Tests/bench/bench.py --kubemeter $(abspath $(RELEASE_BIN)) --floor .build-bench/floor
 	$(PY) Tests/bench/walk_bench.py --kubemeter $(abspath $(RELEASE_BIN))
+
+## bench-ab: this tree's release build against BASE's (a commit; built in .build-ab), side by side on the same trees.
+BASE ?= HEAD~1
+bench-ab: release test-deps
+	rm -rf .build-ab && git worktree add -f --detach .build-ab $(BASE) >/dev/null
+	cd .build-ab && $(MAKE) -s release
+	$(PY) Tests/bench/ab.py --a $(abspath .build-ab/$(RELEASE_BIN)) --b $(abspath $(RELEASE_BIN)); \
+		status=$$?; git worktree remove --force .build-ab; exit $$status
 
 ## bench-cluster: what `kubectl kubemeter top --once` costs with 4, 16 and 32 agents and one slow node (figures, not a test).
 bench-cluster: release test-deps

@@ -150,7 +150,10 @@ package final class Collector {
             kubepodsPath = attempt.kubepodsPath
         }
         var snapshot = NodeSnapshot(
-            timestampMilliseconds: timestamp, node: node.usage, pods: pods,
+            // `consume`: the snapshot must hold the only reference to the array, or the first write
+            // into a pod (the CPU rates, the storage figures) copies it and every containers array
+            // in it (4.8 MB at 1000 pods, seen with massif).
+            timestampMilliseconds: timestamp, node: node.usage, pods: consume pods,
             scrapeFailed: !node.succeeded, problems: problems)
         if let cgroupPath = paths.cgroupPath {
             // Read by every collection (five files each in a `.resource` one), so that their CPU
