@@ -70,6 +70,27 @@ if [ -f "$repo/deploy/systemd/kubemeter.service" ]; then
 else
     say "deploy/systemd/kubemeter.service not in this repository: the service checks will be skipped"
 fi
+# The DaemonSet, as `kubectl apply -k` would create it: each posture's manifests rendered by
+# kustomize here, the DaemonSet's pod template as JSON (the guest has no PyYAML). The guest turns
+# its container spec into an OCI runtime spec and runs it with runc.
+render_daemonset() {  # kustomization directory, output file
+    kubectl kustomize "$repo/$1" | python3 -c '
+import json, sys, yaml
+ds = [d for d in yaml.safe_load_all(sys.stdin) if d and d.get("kind") == "DaemonSet"]
+if len(ds) != 1:
+    sys.exit(f"expected one DaemonSet, got {len(ds)}")
+json.dump({"source": sys.argv[1], "name": ds[0]["metadata"]["name"], "template": ds[0]["spec"]["template"]},
+          sys.stdout, indent=1)
+' "$1" >"$2"
+}
+if command -v kubectl >/dev/null && python3 -c 'import yaml' 2>/dev/null && [ -f "$repo/deploy/kubernetes/kustomization.yaml" ]; then
+    mkdir -p "$share/deploy"
+    render_daemonset deploy/kubernetes "$share/deploy/daemonset.json"
+    render_daemonset deploy/kubernetes/overlays/ephemeral-storage "$share/deploy/daemonset-ephemeral-storage.json"
+    say "deploy/kubernetes rendered (kubectl kustomize: the base and overlays/ephemeral-storage): the guest will run the DaemonSet's container spec with runc"
+else
+    say "kubectl or python3-yaml missing: the DaemonSet checks will be skipped"
+fi
 
 # 5. Boot. No NIC (-nic none): nothing in the guest can reach a network. The disk is opened with
 # snapshot=on, so the cached image stays pristine. A guest whose console stays silent for

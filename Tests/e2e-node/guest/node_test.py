@@ -7,10 +7,13 @@ Then runs the shipped agent and checks each family it serves against the kernel'
 just before and just after the scrape. On the systemd layout, one pod runs from an image imported
 into containerd (overlayfs snapshotter, so its containers have writable layers) with the kubelet's
 volumes and etc-hosts: its ephemeral storage is checked part by part against GNU du, and a
-crash-looping container's restart count. One line per check group goes to out/report.txt; the
-verdict goes to out/status ("pass" or "fail: ...").
+crash-looping container's restart count. Last, the DaemonSet's container spec (the base and the
+ephemeral-storage overlay, rendered on the host by kubectl kustomize) runs under runc as the kubelet
+and containerd would run it, against the same pods. One line per check group goes to
+out/report.txt; the verdict goes to out/status ("pass" or "fail: ...").
 
-Usage: node_test.py SHARE   (SHARE holds bin/kubemeter, optionally deploy/kubemeter.service, out/)
+Usage: node_test.py SHARE   (SHARE holds bin/kubemeter, optionally deploy/kubemeter.service and
+deploy/daemonset*.json, out/)
 """
 import hashlib
 import io
@@ -1141,63 +1144,10 @@ def compare_parts(label, got, truth, keys):
     return bad, said
 
 
-def run_storage(layout, pods):
-    """The storage pod's ephemeral storage, part by part, against GNU du of the same paths: once from
-    `kubemeter snapshot --format summary` (one synchronous walk, as root), once from /metrics/cadvisor
-    of a root `kubemeter serve --ephemeral-storage-interval 1`. Exact equality. Then restart counts."""
-    tag = "[systemd/storage]"
-    pod = next(p for p in pods if p.kubelet_files)
+def check_summary_storage(tag, doc, pod, truth):
+    """The storage pod's parts in a /stats/summary document against du's figures (`truth`), exactly."""
     names = [c.name for c in pod.containers]
-
-    # The writable layers: the overlays containerd mounted, as the agent looks for them.
-    layers, bad, seen = {}, [], []
-    for name, cid in [("sandbox", pod.sandbox_id)] + [(c.name, c.id) for c in pod.containers]:
-        m, own = task_rootfs(cid)
-        if m is None or m["fstype"] != "overlay" or "upperdir" not in m["super"]:
-            bad.append(f"{name}: no overlay with upperdir= at .../{cid[:12]}.../rootfs in /proc/1/mountinfo "
-                       f"(found {m}; the container's own mountinfo has / = {own})")
-            if own and "upperdir" in own["super"]:
-                layers[name] = own["super"]["upperdir"]
-            continue
-        layers[name] = m["super"]["upperdir"]
-        seen.append(f"{name} {m['super']['upperdir']}")
-    record(f"{tag} overlay rootfs", not bad, "host /proc/1/mountinfo has each task's overlay rootfs with upperdir=: "
-           + "; ".join(seen) if not bad else "; ".join(bad))
-    if len(layers) < 1 + len(pod.containers):
-        raise RuntimeError("no writable layer to measure for the storage pod: " + "; ".join(bad))
-
-    # The workload, as du and the files tell (independent of kubemeter).
-    truth = storage_truth(pod, layers)
-    writer, looper = pod.containers
-    log0 = read(os.path.join(pod.log_dir, writer.name, "0.log")).splitlines()
-    looper_dir = os.path.join(pod.log_dir, looper.name)
-    looper_logs = sorted(os.listdir(looper_dir))
-    looper_lines = [read(os.path.join(looper_dir, f)).strip() for f in looper_logs]
-    want_looper = [f"{n}.log" for n in range(1, CRASH_RESTARTS + 1)]
-    links = sorted(l for l in os.listdir(os.path.dirname(looper.link()))
-                   if l.startswith(f"{pod.name}_{pod.namespace}_{looper.name}-"))
-    want_links = sorted(os.path.basename(looper.link(i)) for i in looper.dead_ids + [looper.id])
-    layer, volume, sandbox = truth[("rootfs", writer.name)], truth[("volume", SCRATCH[1])], truth[("sandbox", "")]
-    ok = (layer[0] >= LAYER_WRITE[0] and layer[1] >= LAYER_WRITE[1] + 2 and volume[0] >= VOLUME_WRITE[0]
-          and volume[1] >= VOLUME_WRITE[1] + 2 and sandbox[0] >= SANDBOX_WRITE
-          and len(log0) == LOG_LINES + 1 and log0[-1] == "writes done"
-          and looper_logs == want_looper and looper_lines == [f"crash-looper attempt {n}" for n in range(1, CRASH_RESTARTS + 1)]
-          and links == want_links and len(looper.collected_ids) == CRASH_RESTARTS - 1)
-    record("[systemd] workload storage-writer", ok,
-           f"writer's layer {fig(layer)} (wrote {LAYER_WRITE[0]} B + {LAYER_WRITE[1]} files), emptyDir {fig(volume)} "
-           f"(wrote {VOLUME_WRITE[0]} B + {VOLUME_WRITE[1]} files), log {len(log0)} lines, sandbox layer {fig(sandbox)}; "
-           f"crash-looper restarted {looper.instance} times: logs {looper_logs} (expected {want_looper}), "
-           f"{len(links)} links (instance 0 garbage-collected with its log, instance 1 kept)")
-
-    # /stats/summary from one synchronous walk.
-    summary = sh(AGENT, "snapshot", "--format", "summary", timeout=60).stdout
-    again = storage_truth(pod, layers)
-    if again != truth:
-        moved = {k: (fig(truth[k]), fig(again[k])) for k in truth if truth[k] != again[k]}
-        record(f"{tag} stable", False, f"the files moved while the agent walked them (du before, after): {moved}")
-    with open(os.path.join(OUT, "summary-storage.json"), "w") as f:
-        f.write(summary)
-    doc = json.loads(summary)
+    sandbox = truth[("sandbox", "")]
     served = {p["podRef"]["uid"]: p for p in doc["pods"]}
     sp = served.get(pod.uid)
     if sp is None:
@@ -1234,49 +1184,12 @@ def run_storage(layout, pods):
                f"(not the tmpfs token {fig(truth[('volume', TOKEN[1])])}, not the sandbox's layer {fig(sandbox)}); "
                f"the {len(doc['pods']) - 1} pods without a layer have none" if not bad else "; ".join(bad))
 
-    # Restart counts, /pods' way: n of the <n>.log the live instance's link points at.
-    want_restarts = {(p.namespace, p.name, c.name): c.instance for p in running_pods(pods) for c in p.containers}
-    listing = json.loads(sh(AGENT, "snapshot", "--format", "pods", timeout=60).stdout)
-    got = {(i["metadata"]["namespace"], i["metadata"]["name"], cs["name"]): cs.get("restartCount")
-           for i in listing["items"] for cs in i["status"]["containerStatuses"]}
-    nonzero = ", ".join(f"{k[1]}/{k[2]} {v}" for k, v in sorted(want_restarts.items()) if v)
-    record("[systemd/restarts] pods", got == want_restarts,
-           f"restartCount of {len(got)} containers = n of their link's <n>.log: {nonzero}, others 0" if got == want_restarts
-           else "; ".join(f"{'/'.join(k)}: expected {want_restarts.get(k)}, got {got.get(k)}"
-                          for k in sorted(set(want_restarts) | set(got)) if want_restarts.get(k) != got.get(k)))
 
-    # /metrics/cadvisor of a root agent walking every second.
-    serve_log = open(os.path.join(OUT, "serve-storage.log"), "w")
-    agent = subprocess.Popen([AGENT, "serve", "--listen-address", f"127.0.0.1:{STORAGE_PORT}",
-                              "--ephemeral-storage-interval", "1"], stdout=serve_log, stderr=subprocess.STDOUT)
-    try:
-        status = wait_ready(STORAGE_PORT)
-        scrape_http(STORAGE_PORT, "/metrics/cadvisor")
-        health = wait_walk_rounds(STORAGE_PORT, 1, 60)
-        code, text = scrape_http(STORAGE_PORT, "/metrics/cadvisor")
-    finally:
-        agent.send_signal(signal.SIGTERM)
-        try:
-            agent.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            agent.kill()
-        serve_log.close()
-    feats = {k[0]: int(v) for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()
-             if k[0].startswith("ephemeral_storage_")}
-    walk = {f: int(by_labels(health, f"kubemeter_ephemeral_storage_walk_{f}_total", ()).get((), -1))
-            for f in ("rounds", "inodes", "failures")}
-    ok = (feats == {"ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": 1, "ephemeral_storage_volumes": 1}
-          and walk["rounds"] >= 1 and walk["inodes"] > 0)
-    record(f"{tag} serve walks", ok, f"root serve on :{STORAGE_PORT} (/readyz {status}): features {feats}, walk rounds "
-           f"{walk['rounds']}, inodes {walk['inodes']}, failures {walk['failures']} (the --rootfs pods' containers have no layer)")
-    if code != 200:
-        record(f"{tag} cadvisor", False, f"GET :{STORAGE_PORT}/metrics/cadvisor -> {code}")
-        return
-    final = storage_truth(pod, layers)
-    if final != truth:
-        moved = {k: (fig(truth[k]), fig(final[k])) for k in truth if truth[k] != final[k]}
-        record(f"{tag} stable", False, f"the files moved since the first du (then, now): {moved}")
-    samples, _ = parse_exposition(text)
+def check_cadvisor_storage(tag, samples, pod, layers, truth, layout):
+    """The storage pod's families on /metrics/cadvisor against du's figures (`truth`), exactly."""
+    names = [c.name for c in pod.containers]
+    writer = pod.containers[0]
+    sandbox = truth[("sandbox", "")]
 
     def series(family, p=pod):
         return [(l, v) for l, v in samples.get(family, []) if l.get("namespace") == p.namespace and l.get("pod") == p.name]
@@ -1331,6 +1244,111 @@ def run_storage(layout, pods):
            f"{fig(sandbox)} not in it); only {pod.name} has a total (the others' layers are unknown)" if ok
            else f"total {fig(got)}, du sum {fig(total)}; pods with a total {with_total}")
 
+
+def run_storage(layout, pods):
+    """The storage pod's ephemeral storage, part by part, against GNU du of the same paths: once from
+    `kubemeter snapshot --format summary` (one synchronous walk, as root), once from /metrics/cadvisor
+    of a root `kubemeter serve --ephemeral-storage-interval 1`. Exact equality. Then restart counts."""
+    tag = "[systemd/storage]"
+    pod = next(p for p in pods if p.kubelet_files)
+    names = [c.name for c in pod.containers]
+
+    # The writable layers: the overlays containerd mounted, as the agent looks for them.
+    layers, bad, seen = {}, [], []
+    for name, cid in [("sandbox", pod.sandbox_id)] + [(c.name, c.id) for c in pod.containers]:
+        m, own = task_rootfs(cid)
+        if m is None or m["fstype"] != "overlay" or "upperdir" not in m["super"]:
+            bad.append(f"{name}: no overlay with upperdir= at .../{cid[:12]}.../rootfs in /proc/1/mountinfo "
+                       f"(found {m}; the container's own mountinfo has / = {own})")
+            if own and "upperdir" in own["super"]:
+                layers[name] = own["super"]["upperdir"]
+            continue
+        layers[name] = m["super"]["upperdir"]
+        seen.append(f"{name} {m['super']['upperdir']}")
+    record(f"{tag} overlay rootfs", not bad, "host /proc/1/mountinfo has each task's overlay rootfs with upperdir=: "
+           + "; ".join(seen) if not bad else "; ".join(bad))
+    if len(layers) < 1 + len(pod.containers):
+        raise RuntimeError("no writable layer to measure for the storage pod: " + "; ".join(bad))
+    pod.layers = layers  # for the DaemonSet's ephemeral-storage posture
+
+    # The workload, as du and the files tell (independent of kubemeter).
+    truth = storage_truth(pod, layers)
+    writer, looper = pod.containers
+    log0 = read(os.path.join(pod.log_dir, writer.name, "0.log")).splitlines()
+    looper_dir = os.path.join(pod.log_dir, looper.name)
+    looper_logs = sorted(os.listdir(looper_dir))
+    looper_lines = [read(os.path.join(looper_dir, f)).strip() for f in looper_logs]
+    want_looper = [f"{n}.log" for n in range(1, CRASH_RESTARTS + 1)]
+    links = sorted(l for l in os.listdir(os.path.dirname(looper.link()))
+                   if l.startswith(f"{pod.name}_{pod.namespace}_{looper.name}-"))
+    want_links = sorted(os.path.basename(looper.link(i)) for i in looper.dead_ids + [looper.id])
+    layer, volume, sandbox = truth[("rootfs", writer.name)], truth[("volume", SCRATCH[1])], truth[("sandbox", "")]
+    ok = (layer[0] >= LAYER_WRITE[0] and layer[1] >= LAYER_WRITE[1] + 2 and volume[0] >= VOLUME_WRITE[0]
+          and volume[1] >= VOLUME_WRITE[1] + 2 and sandbox[0] >= SANDBOX_WRITE
+          and len(log0) == LOG_LINES + 1 and log0[-1] == "writes done"
+          and looper_logs == want_looper and looper_lines == [f"crash-looper attempt {n}" for n in range(1, CRASH_RESTARTS + 1)]
+          and links == want_links and len(looper.collected_ids) == CRASH_RESTARTS - 1)
+    record("[systemd] workload storage-writer", ok,
+           f"writer's layer {fig(layer)} (wrote {LAYER_WRITE[0]} B + {LAYER_WRITE[1]} files), emptyDir {fig(volume)} "
+           f"(wrote {VOLUME_WRITE[0]} B + {VOLUME_WRITE[1]} files), log {len(log0)} lines, sandbox layer {fig(sandbox)}; "
+           f"crash-looper restarted {looper.instance} times: logs {looper_logs} (expected {want_looper}), "
+           f"{len(links)} links (instance 0 garbage-collected with its log, instance 1 kept)")
+
+    # /stats/summary from one synchronous walk.
+    summary = sh(AGENT, "snapshot", "--format", "summary", timeout=60).stdout
+    again = storage_truth(pod, layers)
+    if again != truth:
+        moved = {k: (fig(truth[k]), fig(again[k])) for k in truth if truth[k] != again[k]}
+        record(f"{tag} stable", False, f"the files moved while the agent walked them (du before, after): {moved}")
+    with open(os.path.join(OUT, "summary-storage.json"), "w") as f:
+        f.write(summary)
+    check_summary_storage(tag, json.loads(summary), pod, truth)
+
+    # Restart counts, /pods' way: n of the <n>.log the live instance's link points at.
+    want_restarts = {(p.namespace, p.name, c.name): c.instance for p in running_pods(pods) for c in p.containers}
+    listing = json.loads(sh(AGENT, "snapshot", "--format", "pods", timeout=60).stdout)
+    got = {(i["metadata"]["namespace"], i["metadata"]["name"], cs["name"]): cs.get("restartCount")
+           for i in listing["items"] for cs in i["status"]["containerStatuses"]}
+    nonzero = ", ".join(f"{k[1]}/{k[2]} {v}" for k, v in sorted(want_restarts.items()) if v)
+    record("[systemd/restarts] pods", got == want_restarts,
+           f"restartCount of {len(got)} containers = n of their link's <n>.log: {nonzero}, others 0" if got == want_restarts
+           else "; ".join(f"{'/'.join(k)}: expected {want_restarts.get(k)}, got {got.get(k)}"
+                          for k in sorted(set(want_restarts) | set(got)) if want_restarts.get(k) != got.get(k)))
+
+    # /metrics/cadvisor of a root agent walking every second.
+    serve_log = open(os.path.join(OUT, "serve-storage.log"), "w")
+    agent = subprocess.Popen([AGENT, "serve", "--listen-address", f"127.0.0.1:{STORAGE_PORT}",
+                              "--ephemeral-storage-interval", "1"], stdout=serve_log, stderr=subprocess.STDOUT)
+    try:
+        status = wait_ready(STORAGE_PORT)
+        scrape_http(STORAGE_PORT, "/metrics/cadvisor")
+        health = wait_walk_rounds(STORAGE_PORT, 1, 60)
+        code, text = scrape_http(STORAGE_PORT, "/metrics/cadvisor")
+    finally:
+        agent.send_signal(signal.SIGTERM)
+        try:
+            agent.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            agent.kill()
+        serve_log.close()
+    feats = {k[0]: int(v) for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()
+             if k[0].startswith("ephemeral_storage_")}
+    walk = {f: int(by_labels(health, f"kubemeter_ephemeral_storage_walk_{f}_total", ()).get((), -1))
+            for f in ("rounds", "inodes", "failures")}
+    ok = (feats == {"ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": 1, "ephemeral_storage_volumes": 1}
+          and walk["rounds"] >= 1 and walk["inodes"] > 0)
+    record(f"{tag} serve walks", ok, f"root serve on :{STORAGE_PORT} (/readyz {status}): features {feats}, walk rounds "
+           f"{walk['rounds']}, inodes {walk['inodes']}, failures {walk['failures']} (the --rootfs pods' containers have no layer)")
+    if code != 200:
+        record(f"{tag} cadvisor", False, f"GET :{STORAGE_PORT}/metrics/cadvisor -> {code}")
+        return
+    final = storage_truth(pod, layers)
+    if final != truth:
+        moved = {k: (fig(truth[k]), fig(final[k])) for k in truth if truth[k] != final[k]}
+        record(f"{tag} stable", False, f"the files moved since the first du (then, now): {moved}")
+    samples, _ = parse_exposition(text)
+    check_cadvisor_storage(tag, samples, pod, layers, truth, layout)
+
     # Restart counts on /metrics/cadvisor.
     restarts = {(l.get("namespace"), l.get("pod"), l.get("container")): int(v)
                 for l, v in samples.get("kubemeter_container_restarts_total", [])}
@@ -1341,9 +1359,21 @@ def run_storage(layout, pods):
                for k in sorted(set(want_restarts) | set(restarts)) if want_restarts.get(k) != restarts.get(k)))
 
 
-def check_service_storage(tag, port, pods):
+def journal_entries():
+    """The agent's journal entries under kubemeter.service, as dicts of their fields."""
+    entries = []
+    for line in sh("journalctl", "_SYSTEMD_UNIT=kubemeter.service", "-o", "json", "--no-pager", check=False).stdout.splitlines():
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue
+    return entries
+
+
+def check_service_storage(tag, port, pods, entries=None):
     """The shipped unit's posture (DynamicUser, no capabilities): containerd's snapshots/ (0700) and
-    the kubelet's pods/ (0750) are unlistable, so only the logs are walked; the agent says why."""
+    the kubelet's pods/ (0750) are unlistable, so only the logs are walked; the agent says why.
+    entries: the agent's log entries as dicts (default: the unit's journal)."""
     pod = next((p for p in pods if p.kubelet_files), None)
     if pod is None:
         return
@@ -1353,11 +1383,8 @@ def check_service_storage(tag, port, pods):
              if k[0].startswith("ephemeral_storage_")}
     rounds = int(by_labels(health, "kubemeter_ephemeral_storage_walk_rounds_total", ()).get((), -1))
     why = {}
-    for line in sh("journalctl", "_SYSTEMD_UNIT=kubemeter.service", "-o", "json", "--no-pager", check=False).stdout.splitlines():
-        try:
-            entry = json.loads(line)
-        except ValueError:
-            continue
+    source = "the journal" if entries is None else "its log"
+    for entry in (journal_entries() if entries is None else entries):
         values = [v for v in entry.values() if isinstance(v, str)]
         for feature in ("ephemeral_storage_rootfs", "ephemeral_storage_volumes"):
             if any(feature in v for v in values):
@@ -1366,7 +1393,7 @@ def check_service_storage(tag, port, pods):
     ok = feats == want and all("cannot list" in (why.get(f) or "") for f in ("ephemeral_storage_rootfs", "ephemeral_storage_volumes"))
     record(f"{tag} storage features", ok, "kubemeter_feature_enabled " + ", ".join(
         f"{k[len('ephemeral_storage_'):]} {v}" for k, v in sorted(feats.items())) + " (expected logs 1, rootfs 0, volumes 0); "
-        "the journal says why: " + "; ".join(f"{k[len('ephemeral_storage_'):]}: {str(v).split(';')[0][:120]}"
+        f"{source} says why: " + "; ".join(f"{k[len('ephemeral_storage_'):]}: {str(v).split(';')[0][:120]}"
                                              for k, v in sorted(why.items())))
     code, text = scrape_http(port, "/metrics/cadvisor")
     samples = parse_exposition(text)[0] if code == 200 else {}
@@ -1468,6 +1495,458 @@ def run_service(layout, pods):
     sh("systemctl", "stop", "kubemeter.service", check=False)
 
 
+# ---------------------------------------------------------------- the DaemonSet, as the kubelet runs it
+
+# The image (Dockerfile): ENTRYPOINT ["/usr/local/bin/kubemeter"], CMD replaced by the manifest's args.
+IMAGE_ENTRYPOINT = ["/usr/local/bin/kubemeter"]
+IMAGE_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"]  # debian:bookworm-slim's
+DS_RENDERED = os.path.join(SHARE, "deploy")
+DS_POSTURES = (("base", "daemonset.json", "[daemonset]"),
+               ("ephemeral-storage", "daemonset-ephemeral-storage.json", "[daemonset/ephemeral-storage]"))
+DS_SLICE = "system.slice"  # outside kubepods: not counted as a pod
+CAP_NUMBERS = {"CAP_CHOWN": 0, "CAP_DAC_OVERRIDE": 1, "CAP_DAC_READ_SEARCH": 2, "CAP_FOWNER": 3, "CAP_SYS_CHROOT": 18}
+# containerd 1.6's RuntimeDefault profile (contrib/seccomp) allows these only with the capability.
+SECCOMP_CAP_RULES = {"CAP_DAC_READ_SEARCH": ["open_by_handle_at"], "CAP_SYS_CHROOT": ["chroot"]}
+
+
+def ds_rootfs():
+    """The image's root filesystem, minimal: the agent at the image's entrypoint and the shared
+    libraries it links (from the guest's Debian 12, the image's base), nothing else."""
+    root = os.path.join(WORK, "daemonset-rootfs")
+    if os.path.isdir(root):
+        return root
+    for d in ("usr/local/bin", "proc", "sys", "dev", "etc", "tmp", "host"):
+        os.makedirs(os.path.join(root, d), exist_ok=True)
+    sh("install", "-m", "0755", AGENT, root + IMAGE_ENTRYPOINT[0])
+    for line in sh("ldd", AGENT).stdout.splitlines():
+        m = re.search(r"(/\S+) \(0x", line)
+        if m:
+            dst = root + m.group(1)
+            os.makedirs(os.path.dirname(dst), exist_ok=True)
+            sh("cp", "-L", m.group(1), dst)
+    if os.path.exists("/etc/ld.so.cache"):
+        sh("cp", "/etc/ld.so.cache", os.path.join(root, "etc", "ld.so.cache"))
+    with open(os.path.join(root, "etc", "passwd"), "w") as f:
+        f.write("root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    with open(os.path.join(root, "etc", "group"), "w") as f:
+        f.write("root:x:0:\nnogroup:x:65534:\n")
+    return root
+
+
+def containerd_seccomp(rootfs, caps):
+    """containerd's RuntimeDefault profile, as its own code generates it (the CRI plugin calls the same
+    seccomp.WithDefaultProfile): `ctr container create --seccomp` then `ctr container info --spec`.
+    ctr's container has containerd's default capabilities, so the rules that depend on a capability
+    are set for `caps` (the manifest's) afterwards. -> (profile or None, how)"""
+    cid = f"seccomp-probe-{secrets.token_hex(4)}"
+    p = sh("ctr", "container", "create", "--seccomp", "--rootfs", rootfs, cid, "/bin/true", check=False)
+    if p.returncode != 0:
+        return None, f"ctr container create --seccomp failed: {p.stderr.strip()[:200]}"
+    try:
+        info = sh("ctr", "container", "info", "--spec", cid, check=False)
+        spec = json.loads(info.stdout) if info.returncode == 0 else {}
+    except ValueError:
+        spec = {}
+    finally:
+        sh("ctr", "container", "rm", cid, check=False)
+    profile = spec.get("linux", {}).get("seccomp")
+    if not profile:
+        return None, "ctr's spec has no seccomp profile"
+    had = set(spec["process"]["capabilities"]["bounding"])
+    syscalls = profile["syscalls"]
+    for cap, names in SECCOMP_CAP_RULES.items():
+        rule = [r for r in syscalls if sorted(r["names"]) == sorted(names) and r["action"] == "SCMP_ACT_ALLOW" and not r.get("args")]
+        if cap in had and cap not in caps:
+            if not rule:
+                return None, f"containerd's profile has no rule {names} for {cap} to take out"
+            syscalls.remove(rule[0])
+        elif cap in caps and cap not in had and not rule:
+            syscalls.append({"names": names, "action": "SCMP_ACT_ALLOW"})
+    allowed = sum(len(r["names"]) for r in syscalls if r["action"] == "SCMP_ACT_ALLOW")
+    return profile, (f"containerd {profile['defaultAction']} profile ({allowed} syscalls allowed; "
+                     f"capability rules for {sorted(caps) or 'no capabilities'})")
+
+
+def oci_spec(tmpl, posture, rootfs, seccomp):
+    """The OCI runtime spec containerd's CRI plugin and runc would make from the pod template's first
+    container (kubelet + containerd 1.6 on cgroup v2, systemd driver), but in a cgroup outside kubepods."""
+    pod = tmpl["spec"]
+    c = pod["containers"][0]
+    psc, csc = pod.get("securityContext", {}), c.get("securityContext", {})
+    uid = csc.get("runAsUser", psc.get("runAsUser", 0))
+    gid = csc.get("runAsGroup", psc.get("runAsGroup", 0))
+    if psc.get("runAsNonRoot") and uid == 0:
+        raise RuntimeError("runAsNonRoot with uid 0: the kubelet would not start it")
+    # Capabilities: containerd's defaults, minus drop, plus add ("ALL" drops every one). The kubelet
+    # adds nothing for a non-root user with allowPrivilegeEscalation false: containerd sets the
+    # sets, and execve as non-root clears permitted and effective (no ambient set is given).
+    caps = {"CAP_" + a for a in csc.get("capabilities", {}).get("add", [])}
+    if "ALL" not in csc.get("capabilities", {}).get("drop", []):
+        raise RuntimeError("the manifest does not drop ALL capabilities: this replay handles only that")
+    capset = sorted(caps)
+    eff = capset if uid == 0 else []
+    env = IMAGE_ENV + [f"HOSTNAME={socket.gethostname()}"]
+    for e in c.get("env", []):
+        if "value" in e:
+            env.append(f"{e['name']}={e['value']}")
+        elif e.get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "spec.nodeName":
+            env.append(f"{e['name']}={socket.gethostname()}")  # the downward API: the Node's name
+        else:
+            raise RuntimeError(f"env {e['name']}: only value and fieldRef spec.nodeName are replayed")
+    files = os.path.join(WORK, f"daemonset-{posture}")
+    os.makedirs(files, exist_ok=True)
+    # The kubelet's own files (hostNetwork: the node's hosts and hostname), bind-mounted read-write.
+    kubelet_files = {"/etc/hosts": read("/etc/hosts"), "/etc/hostname": socket.gethostname() + "\n",
+                     "/etc/resolv.conf": "", "/dev/termination-log": ""}
+    mounts = [
+        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "ro"]},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    ]
+    for dst, text in kubelet_files.items():
+        src = os.path.join(files, dst.strip("/").replace("/", "-"))
+        with open(src, "w") as f:
+            f.write(text)
+        mounts.append({"destination": dst, "type": "bind", "source": src, "options": ["rbind", "rprivate", "rw"]})
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    rootfs_propagation = None
+    described = []
+    for vm in c.get("volumeMounts", []):
+        v = volumes[vm["name"]]
+        prop = {"HostToContainer": "rslave", "Bidirectional": "rshared"}.get(vm.get("mountPropagation"), "rprivate")
+        ro = "ro" if vm.get("readOnly") else "rw"
+        if "hostPath" in v:
+            src = v["hostPath"]["path"]
+            kind = v["hostPath"].get("type", "")
+            if kind == "Directory" and not os.path.isdir(src):
+                raise RuntimeError(f"hostPath {src} (type Directory) is missing: the kubelet would not start the pod")
+            mounts.append({"destination": vm["mountPath"], "type": "bind", "source": src, "options": ["rbind", prop, ro]})
+        elif "emptyDir" in v:
+            if v["emptyDir"].get("medium") == "Memory":
+                mounts.append({"destination": vm["mountPath"], "type": "tmpfs", "source": "tmpfs",
+                               "options": ["nosuid", "nodev", "noexec", "size=" + str(64 * MiB)]})
+            else:
+                src = os.path.join(files, "empty-dir-" + vm["name"])
+                os.makedirs(src, mode=0o777, exist_ok=True)
+                mounts.append({"destination": vm["mountPath"], "type": "bind", "source": src, "options": ["rbind", prop, ro]})
+        else:
+            raise RuntimeError(f"volume {vm['name']}: only hostPath and emptyDir are replayed")
+        if prop == "rslave":
+            rootfs_propagation = "rslave"  # containerd's CRI plugin, for HostToContainer
+        described.append(f"{vm['mountPath']}({','.join(mounts[-1]['options'][1:])})")
+    limits = c.get("resources", {}).get("limits", {})
+    requests = c.get("resources", {}).get("requests", {})
+
+    def cpu_milli(q):
+        return int(q[:-1]) if q.endswith("m") else int(float(q) * 1000)
+
+    def mem_bytes(q):
+        units = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30}
+        return int(q[:-2]) * units[q[-2:]] if q[-2:] in units else int(q)
+    resources = {"devices": [{"allow": False, "access": "rwm"}]}
+    if "cpu" in limits or "cpu" in requests:
+        # The kubelet's CRI: shares from the request (milli * 1024 / 1000, at least 2), quota from the
+        # limit over a 100 ms period.
+        resources["cpu"] = {"shares": max(2, cpu_milli(requests.get("cpu", limits.get("cpu", "0"))) * 1024 // 1000)}
+        if "cpu" in limits:
+            resources["cpu"].update(quota=cpu_milli(limits["cpu"]) * 100000 // 1000, period=100000)
+    if "memory" in limits:
+        # containerd's CRI on cgroup v2: swap = limit (memory.swap.max 0: no swap).
+        m = mem_bytes(limits["memory"])
+        resources["memory"] = {"limit": m, "swap": m}
+    nofile = next((l for l in read(f"/proc/{sh('pidof', 'containerd').stdout.split()[0]}/limits").splitlines()
+                   if l.startswith("Max open files")), None)
+    soft, hard = (int(x) if x.isdigit() else 1 << 20 for x in nofile.split()[3:5])
+    spec = {
+        "ociVersion": "1.0.2-dev",
+        "process": {
+            "terminal": False,
+            "user": {"uid": uid, "gid": gid, "additionalGids": [gid]},
+            "args": (c.get("command") or IMAGE_ENTRYPOINT) + c.get("args", []),
+            "env": env, "cwd": "/",
+            "capabilities": {"bounding": capset, "effective": eff, "permitted": eff, "inheritable": [], "ambient": []},
+            # Inherited from containerd's shim (containerd.service's LimitNOFILE), as CRI containers get it.
+            "rlimits": [{"type": "RLIMIT_NOFILE", "soft": soft, "hard": hard}],
+            "noNewPrivileges": csc.get("allowPrivilegeEscalation") is False,
+            # The kubelet's score for a critical pod (priorityClassName system-node-critical).
+            "oomScoreAdj": -997 if pod.get("priorityClassName", "").startswith("system-") else 0,
+        },
+        "root": {"path": rootfs, "readonly": bool(csc.get("readOnlyRootFilesystem"))},
+        "mounts": mounts,
+        "linux": {
+            "resources": resources,
+            "cgroupsPath": f"{DS_SLICE}:kubemeter-daemonset:{posture}",
+            # Its own PID, IPC and mount namespaces; the host's network and UTS (hostNetwork: true);
+            # a cgroup namespace of its own (containerd's CRI plugin on cgroup v2).
+            "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "mount"}, {"type": "cgroup"}]
+                          + ([] if pod.get("hostNetwork") else [{"type": "network"}, {"type": "uts"}]),
+            "maskedPaths": ["/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats", "/proc/timer_list",
+                            "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                            "/sys/devices/virtual/powercap"],
+            "readonlyPaths": ["/proc/asound", "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
+        },
+    }
+    if pod.get("hostPID"):
+        spec["linux"]["namespaces"] = [n for n in spec["linux"]["namespaces"] if n["type"] != "pid"]
+    if rootfs_propagation:
+        spec["linux"]["rootfsPropagation"] = rootfs_propagation
+    sc_type = csc.get("seccompProfile", psc.get("seccompProfile", {})).get("type")
+    if sc_type == "RuntimeDefault" and seccomp is not None:
+        spec["linux"]["seccomp"] = seccomp
+    elif sc_type not in (None, "Unconfined"):
+        raise RuntimeError(f"seccompProfile {sc_type}: not replayed")
+    port = next((int(a.rsplit(":", 1)[1]) for a in c.get("args", []) if a.startswith("--listen-address=")), 10265)
+    return spec, {"uid": uid, "gid": gid, "caps": capset, "port": port, "mounts": described,
+                  "cpu_max": (resources.get("cpu", {}).get("quota"), 100000), "memory_max": resources.get("memory", {}).get("limit")}
+
+
+def cap_mask(names):
+    return sum(1 << CAP_NUMBERS[n] for n in names)
+
+
+def status_fields(pid):
+    return dict(l.split(":\t", 1) for l in read(f"/proc/{pid}/status").splitlines() if ":\t" in l)
+
+
+def check_ds_posture(tag, pid, want, cgroup_dir, seccomp_how):
+    """The running agent's process as the kernel sees it: ids, capability sets, no_new_privs,
+    seccomp, namespaces, read-only root and host mounts, its cgroup and that cgroup's limits."""
+    st = status_fields(pid)
+    bad, said = [], []
+    ids = (st["Uid"].split()[:2], st["Gid"].split()[:2])
+    if ids != ([str(want["uid"])] * 2, [str(want["gid"])] * 2):
+        bad.append(f"Uid/Gid {ids}, expected {want['uid']}/{want['gid']}")
+    mask = cap_mask(want["caps"])
+    sets = {k: int(st[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+    wanted = {"CapInh": 0, "CapPrm": mask, "CapEff": mask, "CapBnd": mask, "CapAmb": 0}
+    if want["uid"] != 0:
+        wanted.update(CapPrm=0, CapEff=0)
+    if sets != wanted:
+        bad.append(f"capabilities {({k: hex(v) for k, v in sets.items()})}, expected {({k: hex(v) for k, v in wanted.items()})}")
+    said.append(f"uid {want['uid']} gid {want['gid']}, CapBnd/Prm/Eff {hex(mask)} ({','.join(want['caps']) or 'none'}), CapInh/Amb 0")
+    if st.get("NoNewPrivs", "").strip() != "1":
+        bad.append(f"NoNewPrivs {st.get('NoNewPrivs')}")
+    if seccomp_how is not None and st.get("Seccomp", "").strip() != "2":
+        bad.append(f"Seccomp {st.get('Seccomp')} (expected 2, a filter)")
+    said.append("NoNewPrivs 1" + (f", Seccomp 2 ({seccomp_how})" if seccomp_how else ", no seccomp"))
+    nspid = st.get("NSpid", "").split()
+    ns = {n: os.readlink(f"/proc/{pid}/ns/{n}") == os.readlink(f"/proc/1/ns/{n}") for n in ("pid", "net", "mnt", "uts", "cgroup")}
+    if len(nspid) != 2 or nspid[1] != "1" or ns != {"pid": False, "net": True, "mnt": False, "uts": True, "cgroup": False}:
+        bad.append(f"NSpid {nspid}, shares init's namespaces {ns}")
+    said.append(f"NSpid {' '.join(nspid)} (own PID, mount, cgroup namespaces; the host's network and UTS)")
+    opts = {}
+    for line in read(f"/proc/{pid}/mountinfo").splitlines():
+        f = line.split(" - ")[0].split()
+        opts[unescape_mount(f[4])] = (f[5].split(","), " ".join(f[6:]))
+    if "ro" not in opts["/"][0]:
+        bad.append(f"/ mounted {opts['/'][0]} (readOnlyRootFilesystem)")
+    for d in want["mounts"]:
+        path, o = d.split("(")[0], d[:-1].split("(")[1].split(",")
+        got = opts.get(path)
+        if got is None or ("ro" in o) != ("ro" in got[0]) or (("rslave" in o) != ("master:" in got[1])):
+            bad.append(f"{path}: mount {got}, expected {o}")
+    said.append(f"/ ro; {len(want['mounts'])} host paths {' '.join(want['mounts'])}")
+    cg = read(f"/proc/{pid}/cgroup").strip()
+    cpu_max = read(os.path.join(cgroup_dir, "cpu.max")).split()
+    mem_max = read(os.path.join(cgroup_dir, "memory.max")).strip()
+    if cg != "0::" + cgroup_dir[len(CG):] or cpu_max != [str(want["cpu_max"][0]), str(want["cpu_max"][1])] or mem_max != str(want["memory_max"]):
+        bad.append(f"/proc/{pid}/cgroup {cg!r} (expected {cgroup_dir[len(CG):]}), cpu.max {cpu_max}, memory.max {mem_max}")
+    said.append(f"cgroup {cgroup_dir[len(CG):]}: cpu.max {' '.join(cpu_max)}, memory.max {mem_max}")
+    record(f"{tag} posture", not bad, "; ".join(said) if not bad else "; ".join(bad))
+
+
+def json_lines(path):
+    """The agent's --log-format=json lines in `path`, as dicts (runc's own lines are not JSON)."""
+    entries = []
+    for line in read(path).splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict):
+            entries.append(entry)
+    return entries
+
+
+def runc_state(cid):
+    p = sh("runc", "state", cid, check=False)
+    return json.loads(p.stdout).get("status") if p.returncode == 0 else None
+
+
+def kernel_hz():
+    try:
+        m = re.search(r"^CONFIG_HZ=(\d+)$", read(f"/boot/config-{os.uname().release}"), re.M)
+        return int(m.group(1)) if m else 250
+    except OSError:
+        return 250
+
+
+def check_ds_footprint(tag, cgroup_dir, started, ready_cpu, want):
+    """The agent's peak memory and CPU against its limits, from its cgroup. CPU from readiness on
+    (the start, runc's init included, is only reported): at most cpu.max's quota in each
+    period the cgroup ran in, and CFS charges runtime at scheduler ticks, so each CPU may overrun a
+    period's quota by up to one tick."""
+    peak = int(read(os.path.join(cgroup_dir, "memory.peak")))
+    events = kv(os.path.join(cgroup_dir, "memory.events"))
+    cpu = kv(os.path.join(cgroup_dir, "cpu.stat"))
+    wall = time.monotonic() - started
+    used = (cpu["usage_usec"] - ready_cpu["usage_usec"]) / 1e6
+    periods = cpu["nr_periods"] - ready_cpu["nr_periods"]
+    tick = 1e6 / kernel_hz()
+    quota = want["cpu_max"][0] / want["cpu_max"][1]
+    bound = (want["cpu_max"][0] + os.cpu_count() * tick) * (periods + 1) / 1e6
+    ok = peak < want["memory_max"] and events.get("oom_kill", 0) == 0 and events.get("max", 0) == 0 and used <= bound
+    record(f"{tag} footprint", ok,
+           f"memory.peak {peak} B ({peak / MiB:.1f} MiB) < memory.max {want['memory_max'] // MiB} MiB, memory.events max "
+           f"{events.get('max')} oom_kill {events.get('oom_kill')}; CPU since ready {used:.3f} s over {periods} periods of "
+           f"cpu.max {quota:g} CPU: <= {bound:.3f} s ({want['cpu_max'][0] // 1000} ms + {os.cpu_count()} CPUs x "
+           f"{tick / 1000:g} ms tick a period, +1 period), throttled in {cpu['nr_throttled'] - ready_cpu['nr_throttled']}; "
+           f"in all {cpu['usage_usec'] / 1e6:.3f} s in {wall:.1f} s since runc run")
+
+
+def run_daemonset_posture(layout, pods, posture, rendered, tag):
+    pod_spec = rendered["template"]["spec"]
+    c = pod_spec["containers"][0]
+    rootfs = ds_rootfs()
+    caps = {"CAP_" + a for a in c.get("securityContext", {}).get("capabilities", {}).get("add", [])}
+    seccomp, seccomp_how = containerd_seccomp(rootfs, caps)
+    if seccomp is None:
+        log(f"{tag}: no RuntimeDefault seccomp profile: {seccomp_how}")
+    spec, want = oci_spec(rendered["template"], posture, rootfs, seccomp)
+    bundle = os.path.join(WORK, f"daemonset-{posture}")
+    with open(os.path.join(bundle, "config.json"), "w") as f:
+        json.dump(spec, f, indent=1)
+    with open(os.path.join(OUT, f"daemonset-{posture}-config.json"), "w") as f:
+        json.dump({**spec, "linux": {**spec["linux"], "seccomp": f"({seccomp_how})"}}, f, indent=1)
+    cid = f"kubemeter-daemonset-{posture}"
+    cgroup_dir = os.path.join(CG, DS_SLICE, f"kubemeter-daemonset-{posture}.scope")
+    log_path = os.path.join(OUT, f"daemonset-{posture}.log")
+    agent_log = open(log_path, "w")
+    moved_on(f"runc run {cid}")
+    started = time.monotonic()
+    p = subprocess.run(["runc", "--systemd-cgroup", "run", "-d", "--bundle", bundle, "--pid-file",
+                        os.path.join(bundle, "pid"), cid], stdin=subprocess.DEVNULL, stdout=agent_log,
+                       stderr=subprocess.STDOUT, timeout=60)
+    agent_log.close()
+    try:
+        if p.returncode != 0:
+            record(f"{tag} run", False, f"runc run -> {p.returncode}: {read(log_path)[-600:]}")
+            return
+        pid = int(read(os.path.join(bundle, "pid")))
+        record(f"{tag} run", True, f"{rendered['source']} rendered by kubectl kustomize, its container spec as an OCI "
+               f"runtime spec (out/daemonset-{posture}-config.json), runc run -d: pid {pid}, args {' '.join(spec['process']['args'])}")
+        check_ds_posture(tag, pid, want, cgroup_dir, seccomp_how if seccomp is not None else None)
+        if seccomp is None:
+            record(f"{tag} seccomp", False, f"RuntimeDefault: containerd's profile could not be made ({seccomp_how}); ran without one")
+        port = want["port"]
+        status = wait_ready(port, 90)
+        ready_cpu = kv(os.path.join(cgroup_dir, "cpu.stat"))
+        if status != 200:
+            record(f"{tag} http", False, f"/readyz on :{port} -> {status} after 90 s; its log: {read(log_path)[-800:]}")
+            return
+        before = readings(layout, pods)
+        code, body = scrape_http(port, "/metrics/resource")
+        after = readings(layout, pods)
+        record(f"{tag} http", code == 200, f"GET :{port}/metrics/resource -> {code}, /readyz -> {status}")
+        if code == 200:
+            check_scrape(tag, body, before, after, pods, layout)
+        cb = readings(layout, pods)
+        ccode, cbody = scrape_http(port, "/metrics/cadvisor")
+        ca = readings(layout, pods)
+        check_cadvisor(tag, cbody if ccode == 200 else None, cb, ca, pods)
+        sb = readings(layout, pods)
+        scode, sbody = scrape_http(port, "/stats/summary")
+        sa = readings(layout, pods)
+        if scode == 200:
+            with open(os.path.join(OUT, f"summary-daemonset-{posture}.json"), "w") as f:
+                f.write(sbody)
+            check_summary(tag, sbody, sb, sa, pods)
+            node_name = json.loads(sbody)["node"].get("nodeName")
+            record(f"{tag} node name", node_name == socket.gethostname(),
+                   f"/stats/summary nodeName {node_name!r} = NODE_NAME from the downward API (spec.nodeName: the host name here)")
+        else:
+            record(f"{tag} summary", False, f"GET :{port}/stats/summary -> {scode}")
+        entries = json_lines(log_path)
+        health = wait_walk_rounds(port, 1, 90)
+        feats = {k[0]: int(v) for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()}
+        how = {e.get("feature"): e.get("how") or e.get("why") for e in entries if e.get("feature")}
+        storage_on = posture == "ephemeral-storage"
+        want_f = {"pod_metrics": 1, "container_names": 1, "pod_network": 1, "node_filesystem": 1, "image_filesystem": 1,
+                  "ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": int(storage_on),
+                  "ephemeral_storage_volumes": int(storage_on)}
+        got_f = {k: feats.get(k) for k in want_f}
+        scan = "/host/proc/<pid>/cgroup" in (how.get("pod_network") or "")
+        record(f"{tag} features", got_f == want_f and scan and len(entries) > 0,
+               f"{len(entries)} JSON log lines; kubemeter_feature_enabled " + ", ".join(f"{k} {v}" for k, v in sorted(feats.items()))
+               + f"; pod_network: {how.get('pod_network')!r}" + ("" if got_f == want_f else f"; expected {want_f}"))
+        storage_pod = next((p for p in pods if p.kubelet_files), None)
+        if storage_pod is None:
+            skip(f"{tag} storage", "no storage pod on this run")
+        elif not storage_on:
+            check_service_storage(tag, port, pods, entries)
+        elif not getattr(storage_pod, "layers", None):
+            skip(f"{tag} storage", "the [systemd/storage] phase found no writable layers")
+        else:
+            layers = storage_pod.layers
+            truth = storage_truth(storage_pod, layers)
+            entries = json_lines(log_path)
+            walk = {f: int(by_labels(health, f"kubemeter_ephemeral_storage_walk_{f}_total", ()).get((), -1))
+                    for f in ("rounds", "inodes", "failures")}
+            # Each app container run from --rootfs has no layer: one failure each, logged with its ID.
+            no_layer = sorted(c.id for p in running_pods(pods) for c in p.containers if not c.image)
+            logged = sorted({m.group(1) for e in entries for m in [re.search(r"no overlay rootfs of container ([0-9a-f]{64})",
+                                                                             str(e.get("error", "")))] if m})
+            record(f"{tag} walks", walk["rounds"] >= 1 and walk["inodes"] > 0 and walk["failures"] == len(no_layer)
+                   and logged == no_layer,
+                   f"walk rounds {walk['rounds']}, inodes {walk['inodes']}, failures {walk['failures']} = the {len(no_layer)} "
+                   f"--rootfs app containers, which have no layer (each logged with its ID: {len(logged)} logged)")
+            code, text = scrape_http(port, "/metrics/cadvisor")
+            scode, sbody = scrape_http(port, "/stats/summary")
+            final = storage_truth(storage_pod, layers)
+            if final != truth:
+                moved = {k: (fig(truth[k]), fig(final[k])) for k in truth if truth[k] != final[k]}
+                record(f"{tag} stable", False, f"the files moved while it was scraped (du before, after): {moved}")
+            if code == 200:
+                check_cadvisor_storage(tag, parse_exposition(text)[0], storage_pod, layers, truth, layout)
+            else:
+                record(f"{tag} cadvisor", False, f"GET :{port}/metrics/cadvisor -> {code}")
+            if scode == 200:
+                check_summary_storage(tag, json.loads(sbody), storage_pod, truth)
+            else:
+                record(f"{tag} summary storage", False, f"GET :{port}/stats/summary -> {scode}")
+        check_ds_footprint(tag, cgroup_dir, started, ready_cpu, want)
+    finally:
+        sh("runc", "kill", cid, "SIGTERM", check=False)
+        deadline = time.monotonic() + 20
+        while runc_state(cid) == "running" and time.monotonic() < deadline:
+            time.sleep(0.5)
+        stopped = runc_state(cid)
+        sh("runc", "delete", "-f", cid, check=False)
+        if stopped == "running":
+            record(f"{tag} stop", False, "still running 20 s after SIGTERM (terminationGracePeriodSeconds 15)")
+        else:
+            log(f"{tag}: stopped by SIGTERM (runc state {stopped}); its last log lines: {read(log_path).splitlines()[-2:]}")
+
+
+def run_daemonset(layout, pods):
+    """The DaemonSet's container spec (the base, then the ephemeral-storage overlay), run with runc as
+    the kubelet and containerd would, each against the systemd layout's pods."""
+    for posture, name, tag in DS_POSTURES:
+        path = os.path.join(DS_RENDERED, name)
+        if not os.path.exists(path):
+            skip(f"{tag} run", f"{name} was not rendered on the host (kubectl or python3-yaml missing there)")
+            continue
+        try:
+            run_daemonset_posture(layout, pods, posture, json.load(open(path)), tag)
+        except Exception as e:  # the next posture still runs
+            record(f"{tag} setup", False, f"{type(e).__name__}: {e}")
+
+
 def main():
     threading.Thread(target=watchdog, daemon=True).start()
     os.makedirs(OUT, exist_ok=True)
@@ -1502,6 +1981,7 @@ def main():
             except Exception as e:  # the service phase still runs
                 record("[systemd/storage] setup", False, f"{type(e).__name__}: {e}")
         run_service(layout, pods)
+        run_daemonset(layout, pods)
     except Exception as e:  # a broken setup is a failure of its own, with its message
         record("[setup]", False, f"{type(e).__name__}: {e}")
     finally:
