@@ -66,6 +66,7 @@ cp "$bin" "$share/bin/kubemeter"
 if [ -f "$repo/deploy/systemd/kubemeter.service" ]; then
     mkdir -p "$share/deploy"
     cp "$repo/deploy/systemd/kubemeter.service" "$share/deploy/"
+    [ -f "$repo/deploy/systemd/ephemeral-storage.conf" ] && cp "$repo/deploy/systemd/ephemeral-storage.conf" "$share/deploy/"
     say "deploy/systemd/kubemeter.service found: the guest will also run it as a service"
 else
     say "deploy/systemd/kubemeter.service not in this repository: the service checks will be skipped"
@@ -160,6 +161,10 @@ done
 status=$(cat "$share/out/status" 2>/dev/null || true)
 if [ -s "$share/out/report.txt" ]; then
     cat "$share/out/report.txt"
+fi
+if [ -s "$share/out/posture-table.txt" ]; then
+    echo
+    cat "$share/out/posture-table.txt"
 fi
 elapsed=$(( $(date +%s) - start ))
 if [ -z "$status" ]; then

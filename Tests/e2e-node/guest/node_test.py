@@ -37,6 +37,7 @@ SHARE = sys.argv[1] if len(sys.argv) > 1 else "/mnt/e2e"
 OUT = os.path.join(SHARE, "out")
 AGENT = os.path.join(SHARE, "bin", "kubemeter")
 UNIT = os.path.join(SHARE, "deploy", "kubemeter.service")
+DROPIN = os.path.join(SHARE, "deploy", "ephemeral-storage.conf")
 CG = "/sys/fs/cgroup"
 WORK = "/var/lib/e2e"
 MiB = 1 << 20
@@ -1492,7 +1493,56 @@ def run_service(layout, pods):
     sec = sh("systemd-analyze", "security", "--no-pager", "kubemeter.service", check=False).stdout.strip().splitlines()
     if sec:
         log(f"systemd-analyze security: {sec[-1]}")
+    run_service_dropin(layout, pods, port)
     sh("systemctl", "stop", "kubemeter.service", check=False)
+
+
+def run_service_dropin(layout, pods, port):
+    """The unit with deploy/systemd/ephemeral-storage.conf installed as its drop-in (CAP_DAC_READ_SEARCH
+    ambient for the dynamic user): every storage feature, and the storage pod's parts and total = du."""
+    tag = "[systemd/service+ephemeral-storage.conf]"
+    if not os.path.exists(DROPIN):
+        skip(tag, "deploy/systemd/ephemeral-storage.conf is not in this repository")
+        return
+    pod = next((p for p in pods if p.kubelet_files), None)
+    if pod is None or not getattr(pod, "layers", None):
+        skip(tag, "no storage pod with writable layers on this run")
+        return
+    os.makedirs("/etc/systemd/system/kubemeter.service.d", exist_ok=True)
+    sh("install", "-m", "0644", DROPIN, "/etc/systemd/system/kubemeter.service.d/ephemeral-storage.conf")
+    try:
+        sh("systemctl", "daemon-reload")
+        p = sh("systemctl", "restart", "kubemeter.service", check=False, timeout=120)
+        caps = sh("systemctl", "show", "-p", "AmbientCapabilities,CapabilityBoundingSet,DynamicUser",
+                  "kubemeter.service").stdout.split()
+        pid = sh("systemctl", "show", "-p", "MainPID", "--value", "kubemeter.service").stdout.strip()
+        status = {k: v.strip() for k, v in (l.split(":", 1) for l in read(f"/proc/{pid}/status").splitlines() if ":" in l)}
+        posture = f"uid {status.get('Uid', '?').split()[0]}, CapEff {status.get('CapEff')}, CapAmb {status.get('CapAmb')}"
+        ok = p.returncode == 0 and status.get("CapEff", "").endswith("0000000000000004") and status.get("Uid", "0").split()[0] != "0"
+        record(f"{tag} active", ok, f"{' '.join(caps)}; the agent: {posture}")
+        if not ok:
+            return
+        wait_ready(port)
+        scrape_http(port, "/metrics/cadvisor")  # the first collection hands the walker its pods
+        health = wait_walk_rounds(port, 1, 90)
+        feats = {k[0]: int(v) for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()
+                 if k[0].startswith("ephemeral_storage_")}
+        want = {"ephemeral_storage_logs": 1, "ephemeral_storage_rootfs": 1, "ephemeral_storage_volumes": 1}
+        record(f"{tag} storage features", feats == want, f"kubemeter_feature_enabled {feats} (expected all 1)")
+        truth = storage_truth(pod, pod.layers)
+        code, text = scrape_http(port, "/metrics/cadvisor")
+        scode, sbody = scrape_http(port, "/stats/summary")
+        if code == 200:
+            check_cadvisor_storage(tag, parse_exposition(text)[0], pod, pod.layers, truth, layout)
+        else:
+            record(f"{tag} cadvisor", False, f"GET :{port}/metrics/cadvisor -> {code}")
+        if scode == 200:
+            check_summary_storage(tag, json.loads(sbody), pod, truth)
+        else:
+            record(f"{tag} summary storage", False, f"GET :{port}/stats/summary -> {scode}")
+    finally:
+        os.unlink("/etc/systemd/system/kubemeter.service.d/ephemeral-storage.conf")
+        sh("systemctl", "daemon-reload", check=False)
 
 
 # ---------------------------------------------------------------- the DaemonSet, as the kubelet runs it
@@ -1947,6 +1997,46 @@ def run_daemonset(layout, pods):
             record(f"{tag} setup", False, f"{type(e).__name__}: {e}")
 
 
+# The postures, as the report's tags name them, in the table's column order.
+POSTURE_COLUMNS = (
+    ("root", ("[systemd/snapshot]", "[systemd]", "[systemd/storage]", "[systemd/restarts]")),
+    ("unit", ("[systemd/service]",)),
+    ("unit+dropin", ("[systemd/service+ephemeral-storage.conf]",)),
+    ("daemonset", ("[daemonset]",)),
+    ("ds+storage", ("[daemonset/ephemeral-storage]",)),
+)
+
+
+def write_posture_table():
+    """One table of check groups by posture (the systemd layout's runs): a posture that loses a
+    feature shows as a FAIL or an empty cell on its row, not as a passing run that skipped it.
+    Printed on the console and appended to the report (out/posture-table.txt too)."""
+    cells = {}
+    for line in report_lines:
+        m = re.match(r"(PASS|FAIL|SKIP) (\[[^\]]+\]) ([^:]+):", line)
+        if not m:
+            continue
+        verdict, tag, group = m.groups()
+        for column, tags in POSTURE_COLUMNS:
+            if tag in tags:
+                key = (group.strip(), column)
+                # A group checked twice in one posture (snapshot and serve) fails if either does.
+                if cells.get(key) != "FAIL":
+                    cells[key] = verdict
+    groups = sorted({g for g, _ in cells})
+    width = max([len(g) for g in groups] + [5])
+    header = f"{'check group':{width}}  " + "  ".join(f"{c:>11}" for c, _ in POSTURE_COLUMNS)
+    lines = ["posture table (systemd layout; root = kubemeter as root on the host, unit = deploy/systemd as "
+             "shipped, unit+dropin = with ephemeral-storage.conf, daemonset = deploy/kubernetes under runc, "
+             "ds+storage = its ephemeral-storage overlay; '-' = not checked in that posture):", header]
+    for g in groups:
+        lines.append(f"{g:{width}}  " + "  ".join(f"{cells.get((g, c), '-'):>11}" for c, _ in POSTURE_COLUMNS))
+    text = "\n".join(lines) + "\n"
+    print("\n" + "\n".join(f"E2E| {l}" for l in lines), flush=True)
+    with open(os.path.join(OUT, "posture-table.txt"), "w") as f:
+        f.write(text)
+
+
 def main():
     threading.Thread(target=watchdog, daemon=True).start()
     os.makedirs(OUT, exist_ok=True)
@@ -1987,6 +2077,7 @@ def main():
     finally:
         if pods:  # containers left running would hold up the guest's poweroff
             teardown(layout, pods)
+    write_posture_table()
     verdict = "pass" if not failures else f"fail: {len(failures)} check groups failed: {', '.join(failures)}"
     with open(os.path.join(OUT, "status"), "w") as f:
         f.write(verdict + "\n")
