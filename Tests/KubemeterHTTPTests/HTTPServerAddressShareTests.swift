@@ -69,6 +69,31 @@ import Testing
         #expect(statistics.maxConnectionsPerAddress == 2)
     }
 
+    @Test func onTheDualStackListenerAnIPv4PeerIsCountedByItsIPv4Address() throws {
+        let server = try startServer(host: "") {
+            $0.maxConnections = 16
+            $0.maxConnectionsPerAddress = 1
+            $0.readTimeoutSeconds = 30
+        }
+        defer { server.shutdown(gracePeriodSeconds: 0) }
+        let port = server.boundAddress.port
+        let first = try TestClient(port: port, sourceHost: "127.0.0.2")
+        let overIPv6 = TestClient.ipv6LoopbackAvailable ? try TestClient(host: "::1", port: port) : nil
+        #expect(eventually { server.statistics.connectionsAccepted == (overIPv6 == nil ? 1 : 2) })
+
+        // Seen as ::ffff:127.0.0.2, counted as 127.0.0.2: the second takes the first's slot; the
+        // IPv6 peer holds its own.
+        let second = try TestClient(port: port, sourceHost: "127.0.0.2")
+        try second.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
+        #expect(try second.readResponse().status == 200)
+        #expect(String(decoding: first.readUntilClosed().bytes, as: UTF8.self).hasPrefix("HTTP/1.1 503 "))
+        if let overIPv6 {
+            try overIPv6.send("GET / HTTP/1.1\r\nHost: n\r\n\r\n")
+            #expect(try overIPv6.readResponse().status == 200)
+        }
+        #expect(server.statistics.addressShareMadeRoom == 1)
+    }
+
     @Test func anAddressWhoseConnectionsAreAllBusyIsRefusedAndOthersAreServed() throws {
         let release = DispatchSemaphore(value: 0)
         let server = try startServer({
