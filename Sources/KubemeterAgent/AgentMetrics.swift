@@ -59,7 +59,7 @@ struct AgentMetricsRenderer: Sendable {
             Family(name: "kubemeter_directory_listings_total", type: "counter", help: "Directory listings, reused from the last collection or read anew.",
                    samples: [("", [("result", "read")], Double(h.listingsRead)), ("", [("result", "reused")], Double(h.listingsReused))]),
             h.http.map { http in
-                Family(name: "kubemeter_http_connections_total", type: "counter", help: "Connections accepted, and those closed at once with 503: at the connection limit with every open one busy, or out of file descriptors.",
+                Family(name: "kubemeter_http_connections_total", type: "counter", help: "Connections accepted, and those closed at once with 503: at the connection limit or the address's share with every open one busy, or out of file descriptors.",
                        samples: [("", [("result", "accepted")], Double(http.connectionsAccepted - http.connectionsRejected)),
                                  ("", [("result", "rejected")], Double(http.connectionsRejected))])
             },
@@ -69,17 +69,29 @@ struct AgentMetricsRenderer: Sendable {
                        samples: [("", [], Double(http.maxConnections))])
             },
             h.http.map { http in
+                Family(name: "kubemeter_http_max_connections_per_address", type: "gauge",
+                       help: "The share of the connection slots one peer address may hold: --max-connections-per-address, by default a quarter of the connection limit.",
+                       samples: [("", [], Double(http.maxConnectionsPerAddress))])
+            },
+            h.http.map { http in
+                Family(name: "kubemeter_http_connections_over_address_share_total", type: "counter",
+                       help: "Connections from an address already holding its share: made room by closing one of that address's own (also counted in kubemeter_http_connections_closed_for_room_total), or closed with 503 (also counted as rejected in kubemeter_http_connections_total).",
+                       samples: [("", [("result", "made_room")], Double(http.addressShareMadeRoom)),
+                                 ("", [("result", "rejected")], Double(http.addressShareRejected))])
+            },
+            h.http.map { http in
                 Family(name: "kubemeter_http_connections_closed_for_room_total", type: "counter",
-                       help: "Connections closed at the connection limit to make room for a new one: idle after a response, or still waiting for their request head.",
+                       help: "Connections closed at the connection limit or their address's share to make room for a new one: idle after a response, still waiting for their request head, or with a response the client has taken nothing of for a second (reset).",
                        samples: [("", [("state", "idle")], Double(http.idleConnectionsClosedForRoom)),
-                                 ("", [("state", "waiting_for_head")], Double(http.incompleteConnectionsClosedForRoom))])
+                                 ("", [("state", "waiting_for_head")], Double(http.incompleteConnectionsClosedForRoom)),
+                                 ("", [("state", "stalled_response")], Double(http.stalledConnectionsClosedForRoom))])
             },
             h.http.map { http in
                 Family(name: "kubemeter_http_requests_total", type: "counter", help: "Requests served, and requests refused by the server (400, 405, 408, 413, 414, 431, 505).",
                        samples: [("", [("result", "handled")], Double(http.requestsHandled)), ("", [("result", "rejected")], Double(http.requestsRejected))])
             },
             h.http.map { http in
-                Family(name: "kubemeter_http_timeouts_total", type: "counter", help: "Connections cut off by the read or the write timeout.",
+                Family(name: "kubemeter_http_timeouts_total", type: "counter", help: "Connections cut off by the read or the write timeout (a response not handed over and acknowledged by the client in time).",
                        samples: [("", [("kind", "read")], Double(http.readTimeouts)), ("", [("kind", "write")], Double(http.writeTimeouts))])
             },
             h.http.flatMap { http in

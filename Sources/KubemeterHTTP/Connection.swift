@@ -9,6 +9,10 @@ final class Connection {
         case awaitingHandler
         /// Sending a response.
         case writing
+        /// Every byte of the response is with the kernel, some not yet acknowledged by the peer (the
+        /// socket's send queue is not empty): the write timeout still runs, reading stays paused
+        /// until the queue is empty, so a client that never reads is cut off like one that reads slowly.
+        case draining
         /// After the last response: our side is shut down and input is discarded until the client
         /// closes, so unread request bytes do not turn our close into an RST that destroys the response.
         case lingering
@@ -16,6 +20,8 @@ final class Connection {
 
     let id: UInt64
     let fd: Int32
+    /// Where it came from, as the per-address share counts it; nil for a Unix-domain peer.
+    let peer: PeerAddress?
     var state: State = .reading
     var isClosed = false
     /// When the current state times out (CLOCK_MONOTONIC ns); UInt64.max when it cannot.
@@ -35,6 +41,16 @@ final class Connection {
     /// Bytes of head then body already sent.
     var outputSent = 0
     var closeAfterWrite = false
+    /// When the response being written, drained or lingered over must be acknowledged by.
+    var writeDeadline: UInt64 = .max
+    /// When the peer last took bytes of the response (a send went through, the send queue shrank).
+    var lastProgress: UInt64 = 0
+    /// The socket's send queue at the last look, while draining.
+    var queuedBytes = 0
+    /// Draining: input arrived before the queue emptied; not polled for until the next check.
+    var drainWaitsForCheck = false
+    /// The accept batch it came in (EventLoop's `round`).
+    var acceptedRound: UInt64 = 0
 
     var discardedWhileLingering = 0
 
@@ -46,19 +62,21 @@ final class Connection {
     /// read that must write, a write that must read). nil: the state's own interest.
     var tlsWant: Int16?
 
-    init(id: UInt64, fd: Int32, deadline: UInt64) {
+    init(id: UInt64, fd: Int32, peer: PeerAddress? = nil, deadline: UInt64) {
         self.id = id
         self.fd = fd
+        self.peer = peer
         self.deadline = deadline
     }
 
     /// The poll() events this state waits for. POLLHUP and POLLERR are reported regardless.
     var interest: Int16 {
-        if let tlsWant, state != .awaitingHandler, state != .lingering { return tlsWant }
+        if let tlsWant, state == .reading || state == .writing { return tlsWant }
         return switch state {
         case .reading, .lingering: Int16(POLLIN)
         case .awaitingHandler: 0
         case .writing: Int16(POLLOUT)
+        case .draining: drainWaitsForCheck ? 0 : Int16(POLLIN)
         }
     }
 }

@@ -20,7 +20,8 @@ final class EventLoop: @unchecked Sendable {
 
     /// Counters since start, and the connection limit in force; read from any thread.
     var statistics: HTTPServerStatistics {
-        counters.snapshot(maxConnections: configuration.maxConnections, security: configuration.gate?.statistics)
+        counters.snapshot(maxConnections: configuration.maxConnections, maxConnectionsPerAddress: maxConnectionsPerAddress,
+                          security: configuration.gate?.statistics)
     }
 
     /// UInt64.max until shutdown is requested; then the grace period in nanoseconds.
@@ -28,7 +29,16 @@ final class EventLoop: @unchecked Sendable {
 
     private var listener: Int32
     private var connections: [UInt64: Connection] = [:]
+    /// Open connections by peer address, for the per-address share.
+    private var connectionsByAddress: [PeerAddress: Int] = [:]
+    private let maxConnectionsPerAddress: Int
+    /// Connections in `.draining`, looked at every `drainCheckInterval` until their queue is empty.
+    private var draining: Set<UInt64> = []
+    private var nextDrainCheck: UInt64 = .max
     private var nextConnectionID: UInt64 = 1
+    /// Counts the accept batches. A connection accepted in the current batch has not been read
+    /// yet, so it never makes room for another of the same batch (its head may be waiting).
+    private var round: UInt64 = 0
     /// No connection deadline is earlier than this; the deadline sweep runs once it has passed.
     private var nextDeadline: UInt64 = .max
     /// Set when accept() ran out of descriptors: the listener is not polled until then, instead of
@@ -50,8 +60,16 @@ final class EventLoop: @unchecked Sendable {
     /// Lingering after the last response ends after `lingerTimeout` (at most 2 s) or this many
     /// discarded bytes, whichever comes first.
     private static let lingerByteLimit = 1 << 20
-    private static let acceptBatch = 64
+    /// Connections accepted per poll() round: at most half an address's share, so that of an
+    /// address's connections some always predate the batch (a connection is not taken in the batch
+    /// that accepted it, before its head could be read), and heads are read between two batches.
+    private let acceptBatch: Int
     private static let acceptPause: UInt64 = 100_000_000
+    /// How often the send queues of draining connections are looked at (one ioctl each).
+    private static let drainCheckInterval: UInt64 = 20_000_000
+    /// A response the peer has taken no byte of for this long is stalled: at the connection limit
+    /// its slot may be taken (after idle ones and heads still arriving), with a reset.
+    private static let stallNanoseconds: UInt64 = 1_000_000_000
 
     init(listener: Int32, configuration: HTTPServerConfiguration,
          handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) throws(HTTPServerError) {
@@ -73,6 +91,8 @@ final class EventLoop: @unchecked Sendable {
         writeTimeout = MonotonicClock.nanoseconds(configuration.writeTimeoutSeconds)
         keepAliveTimeout = MonotonicClock.nanoseconds(configuration.keepAliveTimeoutSeconds)
         lingerTimeout = min(2_000_000_000, max(readTimeout, 100_000_000))
+        maxConnectionsPerAddress = configuration.effectiveMaxConnectionsPerAddress
+        acceptBatch = max(1, min(64, maxConnectionsPerAddress / 2))
         reserveFD = Self.openReserve()
     }
 
@@ -142,14 +162,20 @@ final class EventLoop: @unchecked Sendable {
                     deliver(completion, now: now)
                 }
             }
-            if pollSet[1].revents != 0 {
-                acceptConnections(now: now)
-            }
+            // Connections first, then accepts: a head that arrived is read before a new connection
+            // could take its connection's slot.
             for index in polled.indices where pollSet[index + 2].revents != 0 {
                 let connection = polled[index]
                 if !connection.isClosed {
                     handleEvents(pollSet[index + 2].revents, on: connection, now: now)
                 }
+            }
+            if pollSet[1].revents != 0 {
+                round &+= 1
+                acceptConnections(now: now)
+            }
+            if now >= nextDrainCheck {
+                checkDraining(now: now)
             }
             if now >= nextDeadline {
                 sweepDeadlines(now: now)
@@ -157,14 +183,14 @@ final class EventLoop: @unchecked Sendable {
         }
 
         for connection in Array(connections.values) {
-            closeConnection(connection, abortively: connection.state == .writing)
+            closeConnection(connection, abortively: connection.state == .writing || connection.state == .draining)
         }
         closeListener()
         pool.stop(threads: workerCount)
     }
 
     private func pollTimeoutMilliseconds(now: UInt64) -> Int32 {
-        var wakeAt = nextDeadline
+        var wakeAt = min(nextDeadline, nextDrainCheck)
         if let paused = acceptPausedUntil { wakeAt = min(wakeAt, paused) }
         if let shutdownDeadline { wakeAt = min(wakeAt, shutdownDeadline) }
         if wakeAt == .max { return -1 }
@@ -195,8 +221,12 @@ final class EventLoop: @unchecked Sendable {
     // MARK: Accepting
 
     private func acceptConnections(now: UInt64) {
-        for _ in 0..<Self.acceptBatch {
-            let fd = accept(listener, nil, nil)
+        for _ in 0..<acceptBatch {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listener, $0, &length) }
+            }
             if fd < 0 {
                 switch errno {
                 case EAGAIN, EWOULDBLOCK:
@@ -206,7 +236,7 @@ final class EventLoop: @unchecked Sendable {
                 case EMFILE, ENFILE:
                     // Out of descriptors: a connection without a request in progress gives its own
                     // back (and the accept is tried again); else the reserve answers one with 503.
-                    if makeRoom() || refuseOneWithTheReserve() { continue }
+                    if makeRoom(now: now) || refuseOneWithTheReserve() { continue }
                     acceptPausedUntil = now + Self.acceptPause
                     return
                 default:
@@ -217,7 +247,21 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             ServerCounters.increment(counters.connectionsAccepted)
-            if connections.count >= configuration.maxConnections && !makeRoom() {
+            let peer = withUnsafeBytes(of: &storage) { raw in
+                PeerAddress(socketAddress: UnsafeRawBufferPointer(rebasing: raw[..<min(raw.count, Int(length))]),
+                            ipv6PrefixLength: configuration.ipv6PrefixLengthPerAddress)
+            }
+            if let peer, connectionsByAddress[peer, default: 0] >= maxConnectionsPerAddress {
+                // The address holds its share: it gives back one of its own, or the new one goes.
+                if makeRoom(now: now, among: peer) {
+                    ServerCounters.increment(counters.addressShareMadeRoom)
+                } else {
+                    ServerCounters.increment(counters.addressShareRejected)
+                    refuse(fd)
+                    continue
+                }
+            }
+            if connections.count >= configuration.maxConnections && !makeRoom(now: now) {
                 refuse(fd)
                 continue
             }
@@ -226,6 +270,9 @@ final class EventLoop: @unchecked Sendable {
                 continue
             }
             SocketOptions.disableNagle(fd)
+            if let bytes = configuration.socketSendBufferBytes {
+                SocketOptions.setSendBuffer(fd, bytes: bytes)
+            }
             var stream: (any TLSStream)?
             if let tls = configuration.tls {
                 guard let made = tls.makeStream(fd: fd) else {
@@ -235,48 +282,71 @@ final class EventLoop: @unchecked Sendable {
                 }
                 stream = made
             }
-            let connection = Connection(id: nextConnectionID, fd: fd, deadline: .max)
+            let connection = Connection(id: nextConnectionID, fd: fd, peer: peer, deadline: .max)
             connection.tls = stream
             connection.handshaking = stream != nil
+            connection.acceptedRound = round
             nextConnectionID += 1
             connections[connection.id] = connection
+            if let peer { connectionsByAddress[peer, default: 0] += 1 }
             setDeadline(connection, after(readTimeout, from: now))
         }
     }
 
     /// At the limit, a new connection takes the place of one that holds a slot without a request in
     /// progress, so that connections which send nothing cannot keep a scrape out (they only ever push
-    /// each other out). First the one idle longest after a response (RFC 9112 9.8 lets a server close
-    /// an idle connection at any time), then the oldest whose head has not arrived (it has used the
-    /// most of its read timeout). A connection whose request is being handled or written is never
-    /// taken: if all of them are, the new one is refused. Returns whether a slot was freed.
-    private func makeRoom() -> Bool {
-        var idle: Connection?
-        var waitingForHead: Connection?
-        // Earlier deadline first; connections accepted in one batch share it, and the lower id is the older.
-        func older(_ a: Connection, than b: Connection?) -> Bool {
-            guard let b else { return true }
-            return (a.deadline, a.id) < (b.deadline, b.id)
-        }
-        for connection in connections.values where connection.state == .reading {
-            if connection.requestsServed > 0 && connection.input.isEmpty {
-                if older(connection, than: idle) { idle = connection }
-            } else if older(connection, than: waitingForHead) {
-                waitingForHead = connection
+    /// each other out). The one taken comes from the address holding the most connections (so one
+    /// peer's flood pushes out its own connections before anyone else's), and of that address's: first
+    /// the one idle longest after a response (RFC 9112 9.8 lets a server close an idle connection at
+    /// any time), then the oldest whose head has not arrived (it has used the most of its read
+    /// timeout), then the one whose response the peer has taken nothing of for longest, past
+    /// `stallNanoseconds` (a client that does not read; it is reset). A connection whose request is
+    /// with the handler, or whose response is moving, is never taken: if all of them are, the new
+    /// one is refused. `among`: only that address's connections (it is at its share). Returns whether
+    /// a slot was freed.
+    private func makeRoom(now: UInt64, among address: PeerAddress? = nil) -> Bool {
+        // (address's connections, negated; kind: 0 idle, 1 head awaited, 2 stalled; since; id): least first.
+        var best: (Int, Int, UInt64, UInt64)?
+        var chosen: Connection?
+        for connection in connections.values {
+            if let address, connection.peer != address { continue }
+            if connection.acceptedRound == round { continue }
+            let kind: Int
+            let since: UInt64
+            switch connection.state {
+            case .reading:
+                let idle = connection.requestsServed > 0 && connection.input.isEmpty
+                kind = idle ? 0 : 1
+                // Earlier deadline first; connections accepted in one batch share it, and the lower id is the older.
+                since = connection.deadline
+            case .writing, .draining:
+                guard now >= connection.lastProgress, now - connection.lastProgress >= Self.stallNanoseconds else { continue }
+                kind = 2
+                since = connection.lastProgress
+            case .awaitingHandler, .lingering:
+                continue
+            }
+            let held = address == nil ? connection.peer.map { connectionsByAddress[$0, default: 0] } ?? 0 : 0
+            let key = (-held, kind, since, connection.id)
+            if best == nil || key < best! {
+                best = key
+                chosen = connection
             }
         }
-        if let idle {
+        guard let chosen, let best else { return false }
+        switch best.1 {
+        case 0:
             ServerCounters.increment(counters.idleConnectionsClosedForRoom)
-            closeConnection(idle, abortively: false)
-            return true
-        }
-        if let waitingForHead {
+            closeConnection(chosen, abortively: false)
+        case 1:
             ServerCounters.increment(counters.incompleteConnectionsClosedForRoom)
-            if waitingForHead.tls == nil { sendOverLimit(waitingForHead.fd) }
-            closeConnection(waitingForHead, abortively: false)
-            return true
+            if chosen.tls == nil { sendOverLimit(chosen.fd) }
+            closeConnection(chosen, abortively: false)
+        default:
+            ServerCounters.increment(counters.stalledConnectionsClosedForRoom)
+            closeConnection(chosen, abortively: true)
         }
-        return false
+        return true
     }
 
     /// Out of descriptors: accepts one waiting connection on the reserve descriptor, sends it the
@@ -336,6 +406,14 @@ final class EventLoop: @unchecked Sendable {
             closeConnection(connection, abortively: false)
         case .writing:
             flush(connection, now: now)
+        case .draining:
+            if revents & Int16(POLLHUP | POLLERR) != 0 {
+                closeConnection(connection, abortively: false)
+            } else if !drained(connection, now: now) {
+                // Input before the peer has acknowledged the response: pipelined, or a client that
+                // does not read. It waits in the kernel until the queue is empty (the next check).
+                connection.drainWaitsForCheck = true
+            }
         case .lingering:
             discardInput(connection)
         }
@@ -542,7 +620,9 @@ final class EventLoop: @unchecked Sendable {
         }
         connection.outputSent = 0
         connection.closeAfterWrite = closeAfter
-        setDeadline(connection, after(writeTimeout, from: now))
+        connection.writeDeadline = after(writeTimeout, from: now)
+        connection.lastProgress = now
+        setDeadline(connection, connection.writeDeadline)
         // Most responses fit in the socket buffer: write now rather than after another poll().
         flush(connection, now: now)
     }
@@ -553,6 +633,7 @@ final class EventLoop: @unchecked Sendable {
             let sent = Self.sendOutput(connection)
             if sent > 0 {
                 connection.outputSent += sent
+                connection.lastProgress = now
             } else if sent < 0 && errno == EINTR {
                 continue
             } else if sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
@@ -597,6 +678,8 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
+    /// Every byte is with the kernel (the buffers are let go at once). A response is done only when
+    /// the peer has acknowledged it: until then the connection drains, under the write timeout.
     private func finishResponse(_ connection: Connection, now: UInt64) {
         connection.requestsServed += 1
         connection.outputHead = []
@@ -606,6 +689,54 @@ final class EventLoop: @unchecked Sendable {
             beginLingering(connection, now: now)
             return
         }
+        let queued = SocketOptions.unacknowledgedBytes(connection.fd)
+        if queued > 0 {
+            connection.state = .draining
+            connection.queuedBytes = queued
+            connection.drainWaitsForCheck = false
+            draining.insert(connection.id)
+            nextDrainCheck = min(nextDrainCheck, after(Self.drainCheckInterval, from: now))
+            setDeadline(connection, connection.writeDeadline)
+            return
+        }
+        resumeReading(connection, now: now)
+    }
+
+    /// Whether a draining connection's send queue is empty; if so it goes back to reading. A queue
+    /// that shrank is progress (the stall clock starts again).
+    private func drained(_ connection: Connection, now: UInt64) -> Bool {
+        let queued = SocketOptions.unacknowledgedBytes(connection.fd)
+        if queued > 0 {
+            if queued < connection.queuedBytes { connection.lastProgress = now }
+            connection.queuedBytes = queued
+            return false
+        }
+        draining.remove(connection.id)
+        connection.drainWaitsForCheck = false
+        if shutdownDeadline != nil {
+            closeConnection(connection, abortively: false)
+            return true
+        }
+        resumeReading(connection, now: now)
+        if !connection.isClosed, connection.state == .reading, connection.tls == nil || !connection.handshaking {
+            // Input that arrived meanwhile (the next request) is read now, not after another poll().
+            readRequest(connection, now: now)
+        }
+        return true
+    }
+
+    private func checkDraining(now: UInt64) {
+        for id in Array(draining) {
+            guard let connection = connections[id], connection.state == .draining else {
+                draining.remove(id)
+                continue
+            }
+            if !drained(connection, now: now) { connection.drainWaitsForCheck = false }
+        }
+        nextDrainCheck = draining.isEmpty ? .max : after(Self.drainCheckInterval, from: now)
+    }
+
+    private func resumeReading(_ connection: Connection, now: UInt64) {
         connection.state = .reading
         if connection.input.isEmpty {
             setDeadline(connection, after(keepAliveTimeout, from: now))
@@ -674,8 +805,23 @@ final class EventLoop: @unchecked Sendable {
         case .writing:
             ServerCounters.increment(counters.writeTimeouts)
             closeConnection(connection, abortively: true)
+        case .draining:
+            if !drained(connection, now: now) {
+                ServerCounters.increment(counters.writeTimeouts)
+                closeConnection(connection, abortively: true)
+            }
         case .lingering:
-            closeConnection(connection, abortively: false)
+            // The client has not closed. If it has not taken the response either, it has until the
+            // write deadline; past it the reset frees what the kernel still holds for it (a plain
+            // close would leave the kernel retrying the queue to a peer that never reads).
+            if SocketOptions.unacknowledgedBytes(connection.fd) == 0 {
+                closeConnection(connection, abortively: false)
+            } else if now < connection.writeDeadline {
+                setDeadline(connection, min(connection.writeDeadline, after(Self.drainCheckInterval * 5, from: now)))
+            } else {
+                ServerCounters.increment(counters.writeTimeouts)
+                closeConnection(connection, abortively: true)
+            }
         }
     }
 
@@ -690,5 +836,9 @@ final class EventLoop: @unchecked Sendable {
             close(connection.fd)
         }
         connections.removeValue(forKey: connection.id)
+        draining.remove(connection.id)
+        if let peer = connection.peer, let held = connectionsByAddress[peer] {
+            connectionsByAddress[peer] = held > 1 ? held - 1 : nil
+        }
     }
 }

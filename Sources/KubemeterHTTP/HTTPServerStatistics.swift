@@ -9,6 +9,16 @@ package struct HTTPServerStatistics: Sendable, Equatable {
     package var idleConnectionsClosedForRoom: UInt64
     /// Connections whose request head had not arrived, closed (after a 503) to make room.
     package var incompleteConnectionsClosedForRoom: UInt64
+    /// Connections whose request was stalled (no byte taken by the peer for a second) closed to
+    /// make room.
+    package var stalledConnectionsClosedForRoom: UInt64 = 0
+    /// Of the connections that arrived from an address already holding its share: those that took
+    /// the slot of one of that address's own connections (also counted as closed for room, by the
+    /// state of the one closed), and those sent a 503 and closed (also counted as rejected).
+    package var addressShareMadeRoom: UInt64 = 0
+    package var addressShareRejected: UInt64 = 0
+    /// The per-address share in force.
+    package var maxConnectionsPerAddress: Int = 0
     /// Requests handed to the handler.
     package var requestsHandled: UInt64
     /// Requests answered by the server itself with an error (400, 405, 408, 413, 414, 431, 505).

@@ -6,6 +6,9 @@ final class ServerCounters: Sendable {
     let connectionsRejected = Atomic<UInt64>(0)
     let idleConnectionsClosedForRoom = Atomic<UInt64>(0)
     let incompleteConnectionsClosedForRoom = Atomic<UInt64>(0)
+    let stalledConnectionsClosedForRoom = Atomic<UInt64>(0)
+    let addressShareMadeRoom = Atomic<UInt64>(0)
+    let addressShareRejected = Atomic<UInt64>(0)
     let requestsHandled = Atomic<UInt64>(0)
     let requestsRejected = Atomic<UInt64>(0)
     let readTimeouts = Atomic<UInt64>(0)
@@ -19,12 +22,16 @@ final class ServerCounters: Sendable {
         counter.wrappingAdd(1, ordering: .relaxed)
     }
 
-    func snapshot(maxConnections: Int, security: WebSecurityStatistics?) -> HTTPServerStatistics {
+    func snapshot(maxConnections: Int, maxConnectionsPerAddress: Int, security: WebSecurityStatistics?) -> HTTPServerStatistics {
         HTTPServerStatistics(
             connectionsAccepted: connectionsAccepted.load(ordering: .relaxed),
             connectionsRejected: connectionsRejected.load(ordering: .relaxed),
             idleConnectionsClosedForRoom: idleConnectionsClosedForRoom.load(ordering: .relaxed),
             incompleteConnectionsClosedForRoom: incompleteConnectionsClosedForRoom.load(ordering: .relaxed),
+            stalledConnectionsClosedForRoom: stalledConnectionsClosedForRoom.load(ordering: .relaxed),
+            addressShareMadeRoom: addressShareMadeRoom.load(ordering: .relaxed),
+            addressShareRejected: addressShareRejected.load(ordering: .relaxed),
+            maxConnectionsPerAddress: maxConnectionsPerAddress,
             requestsHandled: requestsHandled.load(ordering: .relaxed),
             requestsRejected: requestsRejected.load(ordering: .relaxed),
             readTimeouts: readTimeouts.load(ordering: .relaxed),

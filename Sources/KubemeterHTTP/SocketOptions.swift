@@ -15,6 +15,20 @@ enum SocketOptions {
         _ = setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
     }
 
+    /// Bounds what the kernel queues for the socket (the kernel doubles the value for its
+    /// bookkeeping, and no longer grows the buffer by itself).
+    static func setSendBuffer(_ fd: Int32, bytes: Int) {
+        var size = Int32(clamping: bytes)
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Bytes in the socket's send queue, sent or not, that the peer has not acknowledged
+    /// (SIOCOUTQ); 0 if the kernel cannot say.
+    static func unacknowledgedBytes(_ fd: Int32) -> Int {
+        var queued: Int32 = 0
+        return ioctl(fd, UInt(TIOCOUTQ), &queued) == 0 ? Int(max(0, queued)) : 0
+    }
+
     /// close() then sends RST at once and drops unsent data, instead of the kernel retrying for minutes
     /// to deliver a response to a client that stopped reading.
     static func closeAbortively(_ fd: Int32) {

@@ -150,6 +150,15 @@ struct Serve: ParsableCommand {
     @Option(help: "Most connections served at once; past it new connections are closed.")
     var maxConnections = 256
 
+    @Option(help: ArgumentHelp("""
+        Most connections one peer address holds at once; past it that address's own idle or silent \
+        connections make room, else the new one gets 503. Default: a quarter of --max-connections.
+        """, valueName: "n"))
+    var maxConnectionsPerAddress: Int?
+
+    @Option(help: ArgumentHelp("IPv6 peers count for --max-connections-per-address by this many leading bits (128: each address on its own; 64: a /64 as one).", valueName: "bits"))
+    var ipv6PrefixPerAddress = 128
+
     @Option(help: ArgumentHelp("Seconds a client has to send a whole request head.", valueName: "seconds"))
     var readTimeout: Double = 5
 
@@ -178,6 +187,12 @@ struct Serve: ParsableCommand {
         var http = HTTPServerConfiguration(listenAddress: address)
         http.maxConnections = maxConnections
         http.readTimeoutSeconds = readTimeout
+        if let maxConnectionsPerAddress {
+            guard maxConnectionsPerAddress >= 1 else { throw ValidationError("--max-connections-per-address must be at least 1") }
+            http.maxConnectionsPerAddress = maxConnectionsPerAddress
+        }
+        guard (0...128).contains(ipv6PrefixPerAddress) else { throw ValidationError("--ipv6-prefix-per-address must be 0-128") }
+        http.ipv6PrefixLengthPerAddress = ipv6PrefixPerAddress
         if let webConfigFile {
             let security: WebSecurity
             do {

@@ -32,7 +32,9 @@ final class TestClient {
     private var pending: [UInt8] = []
     private var isClosed = false
 
-    init(host: String = "127.0.0.1", port: UInt16, receiveBufferBytes: Int32? = nil, timeoutSeconds: Int = 5) throws {
+    /// `sourceHost`: the local IPv4 address to connect from (any of 127.0.0.0/8 plays another peer).
+    init(host: String = "127.0.0.1", port: UInt16, sourceHost: String? = nil, receiveBufferBytes: Int32? = nil,
+         timeoutSeconds: Int = 5) throws {
         let isIPv6 = host.contains(":")
         fd = socket(isIPv6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TestClientError("socket: errno \(errno)") }
@@ -42,6 +44,19 @@ final class TestClient {
         if var size = receiveBufferBytes {
             // Set before connect, so the advertised window stays small (no autotuning).
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
+        if let sourceHost {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, sourceHost, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                let failure = errno
+                Glibc.close(fd)
+                throw TestClientError("bind \(sourceHost): errno \(failure)")
+            }
         }
         let status: Int32
         if isIPv6 {

@@ -55,6 +55,9 @@ func startServer(
     handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse = testHandler
 ) throws -> HTTPServer {
     var configuration = HTTPServerConfiguration(listenAddress: ListenAddress(host: host, port: 0))
+    // Every socket test connects from one address: the per-address share (a quarter of the limit
+    // by default) is off unless a test sets it (HTTPServerAddressShareTests).
+    configuration.maxConnectionsPerAddress = .max
     configure(&configuration)
     let server = try HTTPServer(configuration: configuration, handler: handler)
     server.start()

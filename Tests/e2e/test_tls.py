@@ -326,7 +326,8 @@ def test_stalled_handshakes_do_not_keep_scrapes_out(fake_node, agent, pki, limit
     assert len(hello) > 100 and hello[0] == 0x16
     stalled = []
     for i in range(200):
-        s = socket.create_connection(("127.0.0.1", a.port), timeout=5)
+        # From 4 addresses, 50 each: within the per-address share (a quarter of the limit) at 256.
+        s = socket.create_connection(("127.0.0.1", a.port), timeout=5, source_address=(f"127.0.0.{2 + i % 4}", 0))
         if i % 2:
             s.sendall(hello[:len(hello) // 2])
         stalled.append(s)
