@@ -1430,6 +1430,32 @@ def unit_port(unit_text):
     return int(m.group(1)) if m else 10265
 
 
+def check_endpoints(tag, port, ready_status, layout, pods, summary_file):
+    """/metrics/resource, /metrics/cadvisor and /stats/summary of an agent on `port`, each against
+    the kernel's readings just before and after it (the service's and the DaemonSet's checks).
+    -> (the summary's status, its body)"""
+    before = readings(layout, pods)
+    code, body = scrape_http(port, "/metrics/resource")
+    after = readings(layout, pods)
+    record(f"{tag} http", code == 200, f"GET :{port}/metrics/resource -> {code}, /readyz -> {ready_status}")
+    if code == 200:
+        check_scrape(tag, body, before, after, pods, layout)
+    cb = readings(layout, pods)
+    ccode, cbody = scrape_http(port, "/metrics/cadvisor")
+    ca = readings(layout, pods)
+    check_cadvisor(tag, cbody if ccode == 200 else None, cb, ca, pods)
+    sb = readings(layout, pods)
+    scode, sbody = scrape_http(port, "/stats/summary")
+    sa = readings(layout, pods)
+    if scode == 200:
+        with open(os.path.join(OUT, summary_file), "w") as f:
+            f.write(sbody)
+        check_summary(tag, sbody, sb, sa, pods)
+    else:
+        record(f"{tag} summary", False, f"GET :{port}/stats/summary -> {scode}")
+    return scode, sbody
+
+
 def run_service(layout, pods):
     tag = "[systemd/service]"
     if not os.path.exists(UNIT):
@@ -1450,34 +1476,8 @@ def run_service(layout, pods):
         log(sh("journalctl", "-u", "kubemeter", "--no-pager", "-n", "40", check=False).stdout)
         return
     port = unit_port(text)
-    status = None
-    for _ in range(30):
-        try:
-            status, _ = scrape_http(port, "/readyz")
-            if status == 200:
-                break
-        except OSError:
-            pass
-        time.sleep(1)
-    before = readings(layout, pods)
-    code, body = scrape_http(port, "/metrics/resource")
-    after = readings(layout, pods)
-    record(f"{tag} http", code == 200, f"GET :{port}/metrics/resource -> {code}, /readyz -> {status}")
-    if code == 200:
-        check_scrape(tag, body, before, after, pods, layout)
-    cb = readings(layout, pods)
-    ccode, cbody = scrape_http(port, "/metrics/cadvisor")
-    ca = readings(layout, pods)
-    check_cadvisor(tag, cbody if ccode == 200 else None, cb, ca, pods)
-    sb = readings(layout, pods)
-    scode, sbody = scrape_http(port, "/stats/summary")
-    sa = readings(layout, pods)
-    if scode == 200:
-        with open(os.path.join(OUT, "summary-service.json"), "w") as f:
-            f.write(sbody)
-        check_summary(tag, sbody, sb, sa, pods)
-    else:
-        record(f"{tag} summary", False, f"GET :{port}/stats/summary -> {scode}")
+    status = wait_ready(port)
+    check_endpoints(tag, port, status, layout, pods, "summary-service.json")
     check_service_storage(tag, port, pods)
     journal = sh("journalctl", "-u", "kubemeter", "--no-pager", "-o", "cat", check=False).stdout.strip().splitlines()
     # The agent's own lines (not systemd's "Starting"/"Started" about the unit).
@@ -1899,28 +1899,11 @@ def run_daemonset_posture(layout, pods, posture, rendered, tag):
         if status != 200:
             record(f"{tag} http", False, f"/readyz on :{port} -> {status} after 90 s; its log: {read(log_path)[-800:]}")
             return
-        before = readings(layout, pods)
-        code, body = scrape_http(port, "/metrics/resource")
-        after = readings(layout, pods)
-        record(f"{tag} http", code == 200, f"GET :{port}/metrics/resource -> {code}, /readyz -> {status}")
-        if code == 200:
-            check_scrape(tag, body, before, after, pods, layout)
-        cb = readings(layout, pods)
-        ccode, cbody = scrape_http(port, "/metrics/cadvisor")
-        ca = readings(layout, pods)
-        check_cadvisor(tag, cbody if ccode == 200 else None, cb, ca, pods)
-        sb = readings(layout, pods)
-        scode, sbody = scrape_http(port, "/stats/summary")
-        sa = readings(layout, pods)
+        scode, sbody = check_endpoints(tag, port, status, layout, pods, f"summary-daemonset-{posture}.json")
         if scode == 200:
-            with open(os.path.join(OUT, f"summary-daemonset-{posture}.json"), "w") as f:
-                f.write(sbody)
-            check_summary(tag, sbody, sb, sa, pods)
             node_name = json.loads(sbody)["node"].get("nodeName")
             record(f"{tag} node name", node_name == socket.gethostname(),
                    f"/stats/summary nodeName {node_name!r} = NODE_NAME from the downward API (spec.nodeName: the host name here)")
-        else:
-            record(f"{tag} summary", False, f"GET :{port}/stats/summary -> {scode}")
         entries = json_lines(log_path)
         health = wait_walk_rounds(port, 1, 90)
         feats = {k[0]: int(v) for k, v in by_labels(health, "kubemeter_feature_enabled", ("feature",)).items()}
