@@ -7,7 +7,7 @@ SUDO        := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # Packages the build needs, and those the tests add (Debian's own Python, so no pip is needed;
 # its crypt module makes the bcrypt hashes of Tests/e2e/test_tls.py, openssl its certificates).
 BUILD_DEBS  := libsystemd-dev zlib1g-dev libssl-dev libcrypt-dev pkg-config
-TEST_DEBS   := libssl-dev prometheus curl wrk tmux openssl python3 python3-pytest python3-prometheus-client python3-yaml
+TEST_DEBS   := libssl-dev prometheus curl wrk tmux openssl testssl.sh python3 python3-pytest python3-prometheus-client python3-yaml
 ARGS        ?=
 DEBUG_BIN   := .build/debug/kubemeter
 RELEASE_BIN := .build/release/kubemeter

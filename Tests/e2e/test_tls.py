@@ -1,6 +1,7 @@
 """`kubemeter serve --web.config.file`: TLS, client certificates and basic auth, with real clients
 (curl, openssl s_client, Python's ssl, Prometheus), on certificates made at test time with the
 openssl command line: a CA, a server certificate, a client one, one from another CA, an expired one."""
+import json
 import os
 import re
 import shutil
@@ -158,6 +159,27 @@ def test_min_version_tls13_refuses_tls12(fake_node, agent, pki):
               ssl_context=pki.context())
     assert not established(s_client(a.port, "-tls1_2"))
     assert established(s_client(a.port, "-tls1_3"))
+
+
+@pytest.mark.parametrize("minimum", ["TLS12", "TLS13"])
+def test_a_tls_scanner_finds_nothing_below_the_configured_minimum(fake_node, agent, pki, tmp_path, minimum):
+    """testssl.sh (Debian's) against the agent: no SSL, TLS 1.0 or 1.1, no protocol below
+    `min_version`, and none of its weak cipher classes (NULL, aNULL, EXPORT, LOW, 3DES/IDEA,
+    AVERAGE: CBC without AEAD); only the strong class, as the default configuration promises."""
+    config = TLS if minimum == "TLS12" else TLS + "  min_version: TLS13\n"
+    a = agent("--host-root", fake_node(pods=1), "--web.config.file", pki.web_config(config), ssl_context=pki.context())
+    report = tmp_path / "testssl.json"
+    run = subprocess.run(["testssl", "--quiet", "--warnings", "off", "--color", "0", "--protocols", "--std",
+                          "--jsonfile", str(report), f"127.0.0.1:{a.port}"], capture_output=True, text=True, timeout=180)
+    assert report.exists(), run.stdout + run.stderr
+    findings = {e["id"]: e["finding"] for e in json.loads(report.read_text())}
+    offered = {p for p in ("SSLv2", "SSLv3", "TLS1", "TLS1_1", "TLS1_2", "TLS1_3")
+               if findings.get(p, "").startswith("offered")}
+    assert offered == ({"TLS1_2", "TLS1_3"} if minimum == "TLS12" else {"TLS1_3"}), findings
+    for weak in ("cipherlist_NULL", "cipherlist_aNULL", "cipherlist_EXPORT", "cipherlist_LOW",
+                 "cipherlist_3DES_IDEA", "cipherlist_AVERAGE"):
+        assert findings[weak] == "not offered", (weak, findings[weak])
+    assert findings["cipherlist_STRONG"].startswith("offered")
 
 
 def test_client_certificates(fake_node, agent, pki):
