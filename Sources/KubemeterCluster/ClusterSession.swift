@@ -14,6 +14,10 @@ package struct ClusterConfiguration: Sendable {
     package var selector = "app.kubernetes.io/name=kubemeter"
     /// The agents' port; nil: each pod's port named `http-metrics`, else 10265.
     package var port: Int?
+    /// The agents serve HTTPS (`--web.config.file` with `tls_server_config`, the tls overlay): the
+    /// pod proxy is asked for `https:<pod>:<port>` (the API server does not verify the agent's
+    /// certificate there, as for any pod proxy; the user's own connection is kubectl's TLS).
+    package var https = false
     /// Longest wait for one node's answer (and, at least 5 s, for the pod list).
     package var timeoutSeconds = 5.0
     /// Live view: seconds between two requests to the same node, and between two pod lists.
@@ -37,7 +41,8 @@ package struct ClusterConfiguration: Sendable {
     /// The API server's pod proxy to `path` on `pod`'s agent port.
     package func proxyPath(_ pod: AgentPod, _ path: String) -> String {
         let number = port ?? pod.metricsPort ?? Self.defaultPort
-        return "/api/v1/namespaces/\(Self.escape(pod.namespace))/pods/\(Self.escape(pod.name)):\(number)/proxy\(path)"
+        let scheme = https ? "https:" : ""
+        return "/api/v1/namespaces/\(Self.escape(pod.namespace))/pods/\(scheme)\(Self.escape(pod.name)):\(number)/proxy\(path)"
     }
 
     /// Percent-encodes all but RFC 3986's unreserved characters.

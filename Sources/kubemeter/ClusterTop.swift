@@ -60,6 +60,12 @@ struct ClusterTop: ParsableCommand {
     @Option(help: ArgumentHelp("The agents' port. Default: each pod's port named http-metrics, else 10265.", valueName: "port"))
     var agentPort: Int?
 
+    @Option(help: ArgumentHelp("""
+        How the API server's pod proxy reaches the agents: http, or https for agents serving TLS \
+        (deploy/kubernetes/overlays/tls).
+        """, valueName: "scheme"))
+    var agentScheme: AgentScheme = .http
+
     @Option(help: ArgumentHelp("Seconds to wait for one node's answer.", valueName: "seconds"))
     var timeout: Double = 5
 
@@ -110,6 +116,7 @@ struct ClusterTop: ParsableCommand {
         configuration.namespace = agentNamespace
         configuration.selector = agentSelector
         configuration.port = agentPort
+        configuration.https = agentScheme == .https
         configuration.timeoutSeconds = timeout
         configuration.intervalSeconds = view.interval
         configuration.userAgent = "kubectl-kubemeter/\(KubemeterVersion.current)"
@@ -251,3 +258,8 @@ func writeError(_ text: String) {
     writeAllTo(2, Array((text + "\n").utf8))
 }
 
+
+/// `--agent-scheme`: how the pod proxy talks to the agents.
+enum AgentScheme: String, ExpressibleByArgument, CaseIterable {
+    case http, https
+}

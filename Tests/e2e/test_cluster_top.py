@@ -267,3 +267,48 @@ def test_live_view_in_a_terminal(cluster, tmp_path):
         assert "NAMESPACE" not in screen
     finally:
         tmux.close()
+
+
+def test_agents_serving_tls_are_read_through_the_pod_proxy_with_agent_scheme_https(tmp_path, kubemeter_bin, fake_node, agent):
+    """The tls overlay's agents answer only HTTPS: `--agent-scheme https` asks the pod proxy for
+    `https:<pod>:<port>` and every pod is there; without it each agent refuses the plain request
+    (400) and the node is marked, never a silent blank."""
+    import ssl
+    if not shutil.which("kubectl"):
+        pytest.fail("kubectl is not installed")
+    certs = tmp_path / "agent-tls"
+    certs.mkdir()
+    agent_cert, agent_key = make_certificate(str(certs))
+    web = tmp_path / "web.yml"
+    web.write_text(f"tls_server_config:\n  cert_file: {agent_cert}\n  key_file: {agent_key}\n")
+    context = ssl.create_default_context(cafile=agent_cert)
+    cert, key = make_certificate(str(tmp_path))
+    api = StandInAPIServer(cert, key, TOKEN, rbac=RBAC.load(SHIPPED_RBAC)).start()
+    try:
+        kubeconfig = write_kubeconfig(str(tmp_path), api.url, cert, TOKEN)
+        trees = {}
+        for i, node in enumerate(["node-a", "node-b"]):
+            trees[node] = fake_node(pods=3, containers=2, seed=20 + i)
+            running = agent("--host-root", trees[node], "--web.config.file", str(web), ssl_context=context)
+            api.add(Pod(f"kubemeter-{node}", node, running.port))
+        bin_dir = tmp_path / "bin"
+        bin_dir.mkdir()
+        os.symlink(kubemeter_bin, bin_dir / "kubectl-kubemeter")
+        env = {"PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin", "KUBECONFIG": kubeconfig, "HOME": str(tmp_path),
+               "TMPDIR": str(tmp_path)}
+
+        def top(*args):
+            proc = subprocess.run(["kubectl", "kubemeter", "top", "--once", "--output", "json", *args],
+                                  capture_output=True, timeout=60, env=env)
+            assert proc.returncode == 0, proc.stderr.decode()
+            return json.loads(proc.stdout)
+
+        data = top("--agent-scheme", "https")
+        assert {n["node"]: n["status"] for n in data["nodes"]} == {"node-a": "ok", "node-b": "ok"}
+        assert {(r["node"], r["pod"]) for r in data["rows"]} == {
+            (node, p["name"]) for node, tree in trees.items() for p in truth(tree)["pods"]}
+        plain = top()
+        assert all(n["status"] != "ok" for n in plain["nodes"]), plain["nodes"]
+        assert plain["rows"] == []
+    finally:
+        api.stop()
