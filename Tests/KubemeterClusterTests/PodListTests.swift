@@ -60,6 +60,9 @@ let podList = #"""
     #expect(configuration.proxyPath(AgentPod(name: "p", namespace: "n"), "/top.json") == "/api/v1/namespaces/n/pods/p:10265/proxy/top.json")
     configuration.port = 9999
     #expect(configuration.proxyPath(pod, "/top.json").contains("/pods/kubemeter-4xk2p:9999/proxy/"))
+    // Agents serving TLS: the pod proxy's [scheme:]name[:port].
+    configuration.https = true
+    #expect(configuration.proxyPath(pod, "/top.json") == "/api/v1/namespaces/monitoring/pods/https:kubemeter-4xk2p:9999/proxy/top.json")
 }
 
 @Test func kubernetesStatusIsToldFromAnAgentsBody() {
