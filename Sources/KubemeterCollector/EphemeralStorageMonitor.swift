@@ -34,16 +34,11 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
     }
 
     /// A pod as the walks need it, from the last collection.
-    package struct Subject: Sendable, Equatable {
+    package struct Subject: Sendable {
         package var namespace: String
         package var name: String
         package var uid: String
         package var containers: [(name: String, id: String, runtime: String)]
-
-        package static func == (a: Subject, b: Subject) -> Bool {
-            a.namespace == b.namespace && a.name == b.name && a.uid == b.uid
-                && a.containers.elementsEqual(b.containers) { $0.name == $1.name && $0.id == $1.id && $0.runtime == $1.runtime }
-        }
     }
 
     /// The last walk's figures of one pod.
@@ -75,7 +70,6 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
     private var measurements: [String: PodMeasurement] = [:]
     private var walkStatus = EphemeralStorageWalkStatus()
     private var stopped = false
-    private var started = false
 
     // The walking thread's own (or `measureNow`'s caller's).
     private let locator: WritableLayerLocator
@@ -99,8 +93,7 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
     /// and again every `intervalSeconds`. False when the thread could not be made.
     @discardableResult
     package func start() -> Bool {
-        lock.withLock { started = true }
-        return DetachedThread.start { [self] in run() }
+        DetachedThread.start { [self] in run() }
     }
 
     package func stop() {
@@ -209,8 +202,8 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
     private func measure(_ pod: Subject) -> PodMeasurement {
         var result = PodMeasurement()
         let podLogDirectory = Path.join(paths.podLogPath, "\(pod.namespace)_\(pod.name)_\(pod.uid)")
-        var complete = true
-        if !parts.contains(.rootfs) || !parts.contains(.volumes) || !parts.contains(.logs) { complete = false }
+        // A part the posture cannot read leaves the pod's total unknown.
+        var complete = parts == .all
         for container in pod.containers where parts.contains(.rootfs) {
             switch locator.layer(of: container.id, runtime: container.runtime) {
             case .success(let layer):
@@ -238,10 +231,7 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
             result.pod.podLogs = filesIn(podLogDirectory, part: "pod_logs")
             if result.pod.podLogs == nil { complete = false }
         }
-        guard parts.contains(.volumes) else {
-            result.pod.complete = false
-            return result
-        }
+        guard parts.contains(.volumes) else { return result }  // `complete` stays false
         let podDirectory = Path.join(paths.kubeletRootPath, "pods/\(pod.uid)")
         result.pod.volumes = volumes(in: podDirectory)
         if result.pod.volumes == nil { complete = false }
@@ -303,10 +293,12 @@ package final class EphemeralStorageMonitor: @unchecked Sendable {
         }
         var total = DiskUsage()
         for entry in entries where Int(entry.type) != DT_DIR {
-            switch DiskUsageWalk.measure(Path.join(directory, entry.name), pace: pace) {
+            let path = Path.join(directory, entry.name)
+            // DT_UNKNOWN that turns out a directory: not a file of this directory (told before
+            // measuring, or the walk would go through the whole subtree only to drop it).
+            if Int(entry.type) == DT_UNKNOWN, isDirectory(path) { continue }
+            switch DiskUsageWalk.measure(path, pace: pace) {
             case .success(let usage):
-                // DT_UNKNOWN that turned out a directory: not a file of this directory.
-                if Int(entry.type) == DT_UNKNOWN, isDirectory(Path.join(directory, entry.name)) { continue }
                 total = total + usage
             case .failure(.notFound), .failure(.vanished):
                 continue  // rotated away since the listing

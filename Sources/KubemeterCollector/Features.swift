@@ -112,13 +112,7 @@ package struct Features: Sendable, Equatable {
             features.append(Feature(name: names[0], enabled: true, detail: "files in \(paths.podLogPath)/<pod>/[<container>/], " + pace))
         }
         let root = paths.hostRootPath
-        let layers: [String]? = switch paths.installedRuntime {
-        case "containerd": [Path.join(root, "var/lib/containerd/io.containerd.snapshotter.v1.overlayfs/snapshots")]
-        case "crio": [Path.join(root, "var/lib/containers/storage/overlay"), Path.join(root, "var/lib/containers/storage/overlay-containers")]
-        case "docker": [Path.join(root, "var/lib/docker/overlay2"), Path.join(root, "var/lib/docker/image/overlay2/layerdb/mounts")]
-        default: nil
-        }
-        if let layers {
+        if let layers = WritableLayerLocator.layerDirectories(of: paths.installedRuntime, hostRoot: root) {
             let problems = layers.compactMap(listable)
             let mountInfo = paths.procPath + "/1/mountinfo"
             let unreadableMountInfo = paths.installedRuntime == "containerd" && access(mountInfo, R_OK) != 0

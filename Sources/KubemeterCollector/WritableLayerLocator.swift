@@ -39,11 +39,23 @@ final class WritableLayerLocator {
     }
 
     static let containerdTaskDirectory = "io.containerd.runtime.v2.task"
+    static let containerdRoot = "var/lib/containerd"
     static let crioStorage = "var/lib/containers/storage"
     static let dockerRoot = "var/lib/docker"
     /// A node with a thousand containers writes a mountinfo of a few MiB.
     static let maximumMountInfoBytes = 64 << 20
     static let maximumContainersJSONBytes = 256 << 20
+
+    /// The directories the layers of `runtime` are found in, under `hostRoot` (each must be
+    /// listable for the walks to have them); nil for a runtime this locator does not know.
+    static func layerDirectories(of runtime: String?, hostRoot: String) -> [String]? {
+        switch runtime {
+        case "containerd": [Path.join(hostRoot, containerdRoot + "/io.containerd.snapshotter.v1.overlayfs/snapshots")]
+        case "crio": [Path.join(hostRoot, crioStorage + "/overlay"), Path.join(hostRoot, crioStorage + "/overlay-containers")]
+        case "docker": [Path.join(hostRoot, dockerRoot + "/overlay2"), Path.join(hostRoot, dockerRoot + "/image/overlay2/layerdb/mounts")]
+        default: nil
+        }
+    }
 
     /// Re-reads what maps every container at once; `runtimes` are those of this round's containers.
     func beginRound(runtimes: Set<String>) {
