@@ -597,6 +597,21 @@ def settle_workloads(layout, pods):
                 time.sleep(0.2)
 
 
+def restart_container(layout, pod, c):
+    """The kubelet's restart of `c` (already stopped and removed): a new instance with the next
+    `<n>.log` and a new link. Its container GC keeps one dead instance a container
+    (MaxPerPodContainer 1): an older one is removed with its log file and its link."""
+    c.dead_ids.append(c.id)
+    c.id = secrets.token_hex(32)
+    c.instance += 1
+    start_container(layout, pod, c)
+    while len(c.dead_ids) > 1:
+        old = c.dead_ids.pop(0)
+        os.remove(c.link(old))
+        os.remove(os.path.join(pod.log_dir, c.name, f"{c.instance - 1 - len(c.dead_ids)}.log"))  # old's
+        c.collected_ids.append(old)
+
+
 def crash_loop(layout, pod, c):
     """Restarts `c` after each exit as the kubelet does: a new container instance with the next
     `<n>.log` and a new link. Its container GC keeps one dead instance a container
@@ -605,15 +620,7 @@ def crash_loop(layout, pod, c):
         if not wait_stopped(c.id, 60):
             raise RuntimeError(f"{pod.name}/{c.name} instance {c.instance} did not exit within 60 s")
         remove_task(c.id)
-        c.dead_ids.append(c.id)
-        c.id = secrets.token_hex(32)
-        c.instance += 1
-        start_container(layout, pod, c)
-        while len(c.dead_ids) > 1:
-            old = c.dead_ids.pop(0)
-            os.remove(c.link(old))
-            os.remove(os.path.join(pod.log_dir, c.name, f"{c.instance - 1 - len(c.dead_ids)}.log"))  # old's
-            c.collected_ids.append(old)
+        restart_container(layout, pod, c)
 
 
 def wait_sleeping(cid, what, seconds=60):
@@ -1161,15 +1168,7 @@ def replace_sandbox(layout, pod, frames):
     start_sandbox(layout, pod)
     feed_frames(pod)
     for c in pod.containers:
-        c.dead_ids.append(c.id)
-        c.id = secrets.token_hex(32)
-        c.instance += 1
-        start_container(layout, pod, c)
-        while len(c.dead_ids) > 1:
-            old = c.dead_ids.pop(0)
-            os.remove(c.link(old))
-            os.remove(os.path.join(pod.log_dir, c.name, f"{c.instance - 1 - len(c.dead_ids)}.log"))
-            c.collected_ids.append(old)
+        restart_container(layout, pod, c)
     pod.replacements += 1
 
 
